@@ -1,0 +1,1 @@
+//! SmtpPool against the in-process SmtpSink.
