@@ -278,6 +278,9 @@ impl Inner {
         raw: &[u8],
     ) -> Result<SmtpAccepted, SmtpError> {
         let limit = self.config.timeout;
+        // lettre always appends "\r\n.\r\n"; without this the relay would receive an extra
+        // empty line after the message's own final CRLF.
+        let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
         match tokio::time::timeout(limit, conn.send(envelope, raw)).await {
             Ok(Ok(response)) => {
                 let mut reply = response.code().to_string();
