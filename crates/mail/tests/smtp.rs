@@ -238,6 +238,56 @@ async fn connect_refused_is_transient() {
 }
 
 #[tokio::test]
+async fn missing_starttls_or_auth_is_a_transient_relay_problem() {
+    let sink = SmtpSink::start().await;
+    // The sink offers no STARTTLS: refuse to fall back to plain text.
+    let mut config = SmtpConfig::new("127.0.0.1", sink.port(), Security::StartTls);
+    config.timeout = Duration::from_secs(5);
+    let err = SmtpPool::new(config)
+        .send("a@b.test", &rcpt(1), &message(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SmtpError::Tls { .. }), "{err}");
+    assert!(!err.is_permanent());
+
+    // Nor AUTH: a configuration problem, never a reason to fail the message for good.
+    let config = SmtpConfig::new("127.0.0.1", sink.port(), Security::Plain)
+        .with_credentials("user", "hunter2-secret");
+    let err = SmtpPool::new(config)
+        .send("a@b.test", &rcpt(1), &message(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SmtpError::Auth { .. }), "{err}");
+    assert!(!err.is_permanent());
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    assert!(sink.messages().is_empty());
+}
+
+#[test]
+fn config_deserializes_with_documented_defaults() {
+    let config: SmtpConfig = serde_json::from_str(r#"{"host": "smtp.example.com"}"#).unwrap();
+    assert_eq!(config.port, 587);
+    assert_eq!(config.security, Security::StartTls);
+    assert_eq!(config.pool_size, 4);
+    assert_eq!(config.timeout, Duration::from_secs(30));
+    assert_eq!(config.hello_name, "localhost");
+    assert!(config.username.is_none() && config.password.is_none());
+
+    let config: SmtpConfig = serde_json::from_str(
+        r#"{"host": "h", "port": 465, "security": "tls", "username": "u", "password": "p4ss",
+            "pool_size": 8, "timeout_secs": 5, "hello_name": "beacon.example.com"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        (config.port, config.security, config.pool_size),
+        (465, Security::Tls, 8)
+    );
+    assert_eq!(config.timeout, Duration::from_secs(5));
+    assert!(!format!("{config:?}").contains("p4ss"));
+    assert!(serde_json::from_str::<SmtpConfig>(r#"{"host": "h", "tls": true}"#).is_err());
+}
+
+#[tokio::test]
 async fn sink_survives_garbage_and_protocol_errors() {
     let sink = SmtpSink::start().await;
     let mut s = TcpStream::connect(sink.addr()).await.unwrap();
