@@ -1,0 +1,13 @@
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![doc = include_str!("../README.md")]
+
+pub mod classify;
+pub mod html;
+pub mod policy;
+pub mod rewrite;
+pub mod token;
+pub mod vars;
+
+#[doc(hidden)]
+pub mod fuzzing;
