@@ -32,8 +32,14 @@ pub(crate) struct ScanState {
     pub buf: Vec<u8>,
     pub base: usize,
     pub sites: std::collections::VecDeque<Site>,
-    /// Start of the last `</body>` end tag seen.
+    /// Start of the last `</body>` end tag seen (see [`ScanState::find_stray_body_ends`]).
     pub body_end: Option<usize>,
+    /// Where lol_html matched the body element's end tag.
+    matched_body_end: Option<usize>,
+    /// Comments not yet emitted, to skip `</body` inside them.
+    comments: Vec<Range<usize>>,
+    /// Offset up to which the input was searched for `</body`.
+    searched: usize,
     /// Bytes lol_html has finished with: nothing before this can still produce a site.
     pub progress: usize,
     /// lol_html gave up (it should not; then the rest of the input passes through unchanged).
@@ -42,6 +48,45 @@ pub(crate) struct ScanState {
 }
 
 impl ScanState {
+    /// lol_html matches `</body>` against the open `<body>`: a stray second `</body>` later on
+    /// (malformed input) is invisible to it. The pixel goes before the *last* one, so the bytes
+    /// lol_html has finished with are also searched for `</body` followed by a tag-name end,
+    /// outside comments and link tags, after the matched one.
+    fn find_stray_body_ends(&mut self) {
+        let from = self.searched.max(self.base);
+        // Need the byte after `</body` to know it ends the name.
+        let to = self.progress.min(self.base + self.buf.len());
+        if to < from + 7 {
+            return;
+        }
+        let hay = &self.buf[from - self.base..to - self.base];
+        let mut last = None;
+        for i in memchr::memmem::find_iter(hay, b"</") {
+            let Some(rest) = hay.get(i + 2..i + 7) else {
+                break;
+            };
+            let at = from + i;
+            if rest[..4].eq_ignore_ascii_case(b"body")
+                && matches!(
+                    rest[4],
+                    b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>'
+                )
+                && !self.comments.iter().any(|c| c.contains(&at))
+                && !self.sites.iter().any(|s| s.tag.contains(&at))
+            {
+                last = Some(at);
+            }
+        }
+        // Resume where an unfinished `</body` could still start.
+        self.searched = to - 6;
+        if let Some(at) = last
+            && self.matched_body_end.is_none_or(|m| at >= m)
+        {
+            self.body_end = Some(at);
+        }
+        self.comments.retain(|c| c.end > self.searched);
+    }
+
     fn slice(&self, range: Range<usize>) -> &[u8] {
         &self.buf[range.start - self.base..range.end - self.base]
     }
@@ -83,7 +128,10 @@ impl Scanner {
                 let s = s2.clone();
                 // Void or self-closing bodies have no end tag to find.
                 let _ = el.on_end_tag(end_tag!(move |end| {
-                    s.borrow_mut().body_end = Some(end.source_location().bytes().start);
+                    let at = end.source_location().bytes().start;
+                    let mut st = s.borrow_mut();
+                    st.matched_body_end = Some(at);
+                    st.body_end = Some(st.body_end.map_or(at, |b| b.max(at)));
                     Ok(())
                 }));
                 Ok(())
@@ -125,6 +173,7 @@ impl Scanner {
         {
             self.fail();
         }
+        self.state.borrow_mut().find_stray_body_ends();
     }
 
     /// Ends the input.
@@ -136,6 +185,7 @@ impl Scanner {
         }
         let mut st = self.state.borrow_mut();
         st.progress = st.base + st.buf.len();
+        st.find_stray_body_ends();
     }
 
     fn fail(&mut self) {
@@ -214,6 +264,7 @@ const COND_PREFIX: &[u8] = b"<!--[if";
 
 fn on_comment(st: &mut ScanState, c: &Comment) {
     let loc = c.source_location().bytes();
+    st.comments.push(loc.clone());
     let src = st.slice(loc.clone());
     let conditional = src.len() >= COND_PREFIX.len()
         && src[..COND_PREFIX.len()].eq_ignore_ascii_case(COND_PREFIX);
