@@ -1,0 +1,147 @@
+//! Request extractors that turn every bad input into an [`ApiError`] saying what is wrong.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::projects::{self, Project};
+
+/// JSON body; malformed JSON, a wrong field type or an over-size body become clear 4xx.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawJson::<T>::from_request(req, state).await?;
+        Ok(Json(raw.value))
+    }
+}
+
+/// Query string; bad values become 400 naming the parameter.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| QueryParams(v))
+            .map_err(|e: QueryRejection| ApiError::BadRequest {
+                message: e.body_text(),
+                field: None,
+            })
+    }
+}
+
+/// A project authenticated by its secret key (`Authorization: Bearer sk_…`).
+pub struct SecretKey(pub Project);
+
+/// A project authenticated by either key; only `/v1/track` accepts the public one.
+pub struct AnyKey(pub Project);
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Project, bool), ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("missing `Authorization: Bearer <key>` header".into())
+        })?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
+        })?;
+    projects::by_key(&state.db, token)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))
+}
+
+impl FromRequestParts<AppState> for SecretKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match authenticate(parts, state).await? {
+            (project, true) => Ok(SecretKey(project)),
+            (_, false) => Err(ApiError::Unauthorized(
+                "this endpoint needs the secret key (sk_…); the public key only works for /v1/track"
+                    .into(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AnyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(AnyKey(authenticate(parts, state).await?.0))
+    }
+}
+
+/// JSON body kept with its raw bytes (for `Idempotency-Key`, which must tell a retried request
+/// from a different one under the same key).
+pub struct RawJson<T> {
+    pub value: T,
+    pub bytes: axum::body::Bytes,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for RawJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(
+                        "request body is over the size limit (BEACON_MAX_BODY_BYTES)".into(),
+                    )
+                } else {
+                    ApiError::BadRequest {
+                        message: e.body_text(),
+                        field: None,
+                    }
+                }
+            })?;
+        let value = parse_json(&bytes)?;
+        Ok(RawJson { value, bytes })
+    }
+}
+
+/// Parses JSON with serde's own words for what is wrong (they name the field and the line).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let field = (path != ".").then_some(path);
+            if inner.is_syntax() || inner.is_eof() {
+                Err(ApiError::BadRequest {
+                    message: format!("body is not valid JSON: {inner}"),
+                    field: None,
+                })
+            } else {
+                let message = match &field {
+                    Some(f) => format!("{f}: {inner}"),
+                    None => inner.to_string(),
+                };
+                Err(ApiError::Unprocessable { message, field })
+            }
+        }
+    }
+}

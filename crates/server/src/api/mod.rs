@@ -1,0 +1,36 @@
+//! The HTTP API: one router per resource, merged here.
+
+mod contacts;
+mod emails;
+pub mod extract;
+mod health;
+mod page;
+mod project;
+mod send;
+mod templates;
+mod track;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub use page::Page;
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    Router::new()
+        .merge(health::routes())
+        .merge(send::routes())
+        .merge(track::routes())
+        .merge(contacts::routes())
+        .merge(templates::routes())
+        .merge(emails::routes())
+        .merge(project::routes())
+        .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

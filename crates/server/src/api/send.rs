@@ -1,0 +1,321 @@
+//! `POST /v1/send`: Plunk's transactional send. Each recipient becomes a contact (created when
+//! new) and one queued email; everything is written in one transaction or not at all.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::extract::{RawJson, SecretKey};
+use crate::domain::{EmailAddress, Mailbox, MailboxInput};
+use crate::error::{ApiError, ApiResult};
+use crate::render::{self, BodyType, Content};
+use crate::startup::AppState;
+use crate::store::{self, contacts, emails, idempotency, templates};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/send", post(send))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Attachment {
+    filename: String,
+    /// Base64 of the file's bytes.
+    content: String,
+    #[serde(rename = "contentType", alias = "content_type", alias = "type")]
+    content_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    to: OneOrMany<MailboxInput>,
+    subject: Option<String>,
+    body: Option<String>,
+    template: Option<String>,
+    from: Option<MailboxInput>,
+    /// Sender display name (Plunk's `name`).
+    name: Option<String>,
+    reply: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    data: Map<String, Value>,
+    subscribed: Option<bool>,
+    #[serde(rename = "type")]
+    kind: Option<BodyType>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+    /// Per-send tracking override (`false`: never track this send, `true`: always).
+    tracking: Option<bool>,
+}
+
+const MAX_RECIPIENTS: usize = 50;
+
+#[tracing::instrument(skip_all, fields(project = %project.id))]
+async fn send(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+    headers: HeaderMap,
+    body: RawJson<SendBody>,
+) -> ApiResult<Json<Value>> {
+    let idempotency_key = idempotency_key(&headers)?;
+    let request_hash = format!("{:x}", Sha256::digest(&body.bytes));
+    if let Some(key) = &idempotency_key {
+        if let Some(answer) = replay(&state, &project.id, key, &request_hash).await? {
+            return Ok(Json(answer));
+        }
+    }
+    let req = body.value;
+
+    let recipients: Vec<Mailbox> = match &req.to {
+        OneOrMany::One(m) => vec![m],
+        OneOrMany::Many(ms) => ms.iter().collect(),
+    }
+    .into_iter()
+    .map(|m| Mailbox::parse(m).map_err(|e| ApiError::invalid("to", e.to_string())))
+    .collect::<Result<_, _>>()?;
+    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return Err(ApiError::invalid(
+            "to",
+            format!("give 1 to {MAX_RECIPIENTS} recipients"),
+        ));
+    }
+    let from = match &req.from {
+        Some(f) => Mailbox::parse(f).map_err(|e| ApiError::invalid("from", e.to_string()))?,
+        None => Mailbox {
+            name: None,
+            email: EmailAddress::parse(&state.settings.default_from)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("BEACON_DEFAULT_FROM: {e}")))?,
+        },
+    };
+    let from_name = req
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or(from.name.clone());
+    if from_name
+        .as_deref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(ApiError::invalid(
+            "name",
+            "the sender name may not hold control characters",
+        ));
+    }
+    let reply_to = req
+        .reply
+        .as_deref()
+        .map(|r| EmailAddress::parse(r).map_err(|e| ApiError::invalid("reply", e.to_string())))
+        .transpose()?;
+    render::check_headers(&req.headers)?;
+    let attachments = check_attachments(&req.attachments)?;
+
+    let template = match &req.template {
+        Some(id) => Some(
+            templates::get(&state.db, &project.id, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "template",
+                        format!("no template with id {id:?} in this project"),
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let content = match (&template, &req.subject, &req.body) {
+        (Some(t), subject, body) => Content {
+            subject: subject.clone().unwrap_or_else(|| t.subject.clone()),
+            body: body.clone().unwrap_or_else(|| t.body.clone()),
+            kind: req.kind.unwrap_or(BodyType::Html),
+        },
+        (None, Some(subject), Some(body)) => Content {
+            subject: subject.clone(),
+            body: body.clone(),
+            kind: req.kind.unwrap_or(BodyType::Html),
+        },
+        (None, None, _) => {
+            return Err(ApiError::invalid(
+                "subject",
+                "give `subject` and `body`, or a `template` id",
+            ));
+        }
+        (None, _, None) => {
+            return Err(ApiError::invalid(
+                "body",
+                "give `subject` and `body`, or a `template` id",
+            ));
+        }
+    };
+    if content.subject.trim().is_empty() {
+        return Err(ApiError::invalid("subject", "the subject is empty"));
+    }
+    let template_kind = template.as_ref().map(|t| t.kind.as_str());
+
+    let mut tx = state.db.begin().await?;
+    let mut answers = Vec::with_capacity(recipients.len());
+    let changes = contacts::Changes {
+        subscribed: req.subscribed,
+        data: None,
+    };
+    for to in &recipients {
+        let (contact, _) =
+            contacts::upsert(&mut tx, &project.id, to.email.as_str(), &changes, false).await?;
+        if template_kind == Some("MARKETING") && contact.subscribed == 0 {
+            return Err(ApiError::invalid(
+                "template",
+                format!(
+                    "{} is unsubscribed, and MARKETING templates only go to subscribed contacts",
+                    to.email
+                ),
+            ));
+        }
+        let mut vars = contact.data_map();
+        vars.extend(req.data.clone());
+        let rendered = render::render(&content, &vars)?;
+        let now = store::now_ms();
+        let email = emails::Email {
+            id: store::new_id(),
+            project_id: project.id.clone(),
+            contact_id: contact.id.clone(),
+            source_type: "TRANSACTIONAL".into(),
+            template_id: template.as_ref().map(|t| t.id.clone()),
+            campaign_id: None,
+            subject: rendered.subject,
+            from_email: from.email.to_string(),
+            from_name: from_name.clone(),
+            reply_to: reply_to.as_ref().map(ToString::to_string),
+            to_email: to.email.to_string(),
+            to_name: to.name.clone(),
+            headers: serde_json::to_string(&req.headers).unwrap_or_default(),
+            attachments: attachments.clone(),
+            html: Some(rendered.html),
+            text: Some(rendered.text),
+            tracked: 0,
+            status: "PENDING".into(),
+            next_attempt_at: now,
+            created_at: now,
+            ..emails::Email::default()
+        };
+        let _ = req.tracking;
+        emails::insert(&mut tx, &email).await?;
+        answers.push(
+            json!({ "contact": { "id": contact.id, "email": contact.email }, "email": email.id }),
+        );
+    }
+    let answer = json!({
+        "success": true,
+        "data": { "emails": answers, "timestamp": crate::time::iso(store::now_ms()) },
+    });
+    if let Some(key) = &idempotency_key {
+        if let Err(e) = idempotency::remember(
+            &mut tx,
+            &project.id,
+            key,
+            &request_hash,
+            &answer.to_string(),
+        )
+        .await
+        {
+            drop(tx);
+            // A concurrent twin with the same key won the race: answer what it answered.
+            if store::is_unique_violation(&e) {
+                if let Some(answer) = replay(&state, &project.id, key, &request_hash).await? {
+                    return Ok(Json(answer));
+                }
+            }
+            return Err(e.into());
+        }
+    }
+    tx.commit().await?;
+    state.queue_wake.notify_waiters();
+    Ok(Json(answer))
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "Idempotency-Key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_string()))
+}
+
+/// The stored answer for a key already used with the same body; a different body is a 409.
+async fn replay(
+    state: &AppState,
+    project_id: &str,
+    key: &str,
+    hash: &str,
+) -> ApiResult<Option<Value>> {
+    match idempotency::find(&state.db, project_id, key).await? {
+        None => Ok(None),
+        Some(r) if r.request_hash == hash => Ok(Some(
+            serde_json::from_str(&r.response).map_err(anyhow::Error::from)?,
+        )),
+        Some(_) => Err(ApiError::Conflict(format!(
+            "Idempotency-Key {key:?} was already used with a different request body"
+        ))),
+    }
+}
+
+/// Decodes each attachment once to prove it is valid; stores them as given.
+fn check_attachments(list: &[Attachment]) -> ApiResult<String> {
+    use base64::Engine;
+    let mut stored = Vec::with_capacity(list.len());
+    for (i, a) in list.iter().enumerate() {
+        let field = format!("attachments[{i}]");
+        if a.filename.trim().is_empty()
+            || a.filename
+                .chars()
+                .any(|c| c.is_control() || c == '/' || c == '\\')
+        {
+            return Err(ApiError::invalid(
+                &field,
+                "filename must be a plain file name",
+            ));
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(a.content.trim())
+            .map_err(|e| ApiError::invalid(&field, format!("content is not valid base64: {e}")))?;
+        let content_type = a
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into());
+        if !content_type.contains('/')
+            || content_type
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(ApiError::invalid(
+                &field,
+                "contentType must be a MIME type like application/pdf",
+            ));
+        }
+        stored.push(json!({ "filename": a.filename, "content": a.content.trim(), "contentType": content_type }));
+    }
+    Ok(Value::Array(stored).to_string())
+}

@@ -1,0 +1,180 @@
+//! The `beacon` command line: `serve` runs the service; the rest inspect and manage a store.
+
+use clap::{Parser, Subcommand};
+
+use crate::config::SettingsArgs;
+use crate::startup::Application;
+use crate::store::{self, Db, outbox, projects};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "beacon",
+    version,
+    about = "Self-hostable email platform engine with first-class open and click tracking"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: HTTP API, tracking endpoints and delivery workers.
+    Serve(SettingsArgs),
+    /// Show projects, or set a project's tracking mode.
+    Project {
+        #[command(subcommand)]
+        action: ProjectAction,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Read what the outbox transport kept.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Manage link-signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectAction {
+    /// List projects with their keys and tracking mode.
+    List,
+    /// Set the tracking mode: ENABLED, DISABLED or MARKETING_ONLY.
+    Tracking {
+        mode: String,
+        /// Project id [default: the only project].
+        #[arg(long)]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxAction {
+    /// The newest messages: email id, time, size, subject line.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Print one message, byte for byte (RFC 5322).
+    Show { email_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Start signing with a new key; older keys keep verifying links already sent.
+    Rotate,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => {
+                let app = Application::build(args.resolve()?).await?;
+                tracing::info!(port = app.port(), public_url = %app.state().public_url, "Beacon is listening");
+                app.run_until(shutdown_signal()).await
+            }
+            Command::Project { action, settings } => {
+                let db = Db::connect(&settings.resolve()?.database_url).await?;
+                project(&db, action).await
+            }
+            Command::Outbox { action, settings } => {
+                let db = Db::connect(&settings.resolve()?.database_url).await?;
+                match action {
+                    OutboxAction::List { limit } => {
+                        for m in outbox::list(&db, None, None, limit).await? {
+                            let raw = String::from_utf8_lossy(&m.raw);
+                            let subject = raw
+                                .lines()
+                                .find(|l| l.starts_with("Subject:"))
+                                .unwrap_or("");
+                            println!(
+                                "{}  {}  {:>7} B  {}",
+                                m.email_id,
+                                crate::time::iso(m.created_at),
+                                m.raw.len(),
+                                subject
+                            );
+                        }
+                    }
+                    OutboxAction::Show { email_id } => {
+                        let m = outbox::list(&db, None, None, i64::MAX)
+                            .await?
+                            .into_iter()
+                            .find(|m| m.email_id == email_id)
+                            .ok_or_else(|| {
+                                anyhow::anyhow!("no outbox message for email {email_id}")
+                            })?;
+                        use std::io::Write;
+                        std::io::stdout().write_all(&m.raw)?;
+                    }
+                }
+                Ok(())
+            }
+            Command::Keys {
+                action: KeysAction::Rotate,
+                settings,
+            } => {
+                let db = Db::connect(&settings.resolve()?.database_url).await?;
+                store::keys::load_or_create(&db).await?;
+                let id = store::keys::rotate(&db).await?;
+                println!("now signing with key {id}; restart the servers to pick it up");
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn project(db: &Db, action: ProjectAction) -> anyhow::Result<()> {
+    let all = projects::list(db).await?;
+    match action {
+        ProjectAction::List => {
+            for p in all {
+                println!(
+                    "{}  {:<16} tracking={:<15} secret={} public={}",
+                    p.id, p.name, p.tracking_mode, p.secret_key, p.public_key
+                );
+            }
+        }
+        ProjectAction::Tracking { mode, project } => {
+            let mode: beacon_tracking::policy::TrackingMode =
+                mode.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let p = match project {
+                Some(id) => all
+                    .into_iter()
+                    .find(|p| p.id == id)
+                    .ok_or_else(|| anyhow::anyhow!("no project {id}"))?,
+                None if all.len() == 1 => all.into_iter().next().expect("one project"),
+                None => anyhow::bail!("there are several projects: name one with --project"),
+            };
+            projects::update(db, &p.id, &p.name, mode.as_str()).await?;
+            println!("project {} tracking = {}", p.id, mode.as_str());
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests and deliveries");
+}

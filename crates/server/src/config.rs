@@ -1,0 +1,193 @@
+//! Settings: command-line flags and `BEACON_*` environment variables, over an optional TOML
+//! file (`--config`), over defaults. Every knob is listed by `beacon serve --help`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The raw knobs, as flags/env (all optional so a config file can fill the gaps).
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SettingsArgs {
+    /// TOML file with any of these settings (keys as the long flag names, with `_`).
+    #[arg(long, env = "BEACON_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Database: sqlite://FILE (default sqlite://beacon.db) or postgres://USER@HOST/DB.
+    #[arg(long, env = "BEACON_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BEACON_LISTEN")]
+    pub listen: Option<String>,
+    /// Base URL of every link Beacon puts in an email (pixel, redirects, unsubscribe)
+    /// [default: http://<listen address>].
+    #[arg(long, env = "BEACON_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Sender used when a send names none [default: no-reply@beacon.localhost].
+    #[arg(long, env = "BEACON_DEFAULT_FROM")]
+    pub default_from: Option<String>,
+    /// Where accepted emails go: `outbox` (kept in the database) or `smtp` [default: outbox].
+    #[arg(long, env = "BEACON_TRANSPORT")]
+    pub transport: Option<String>,
+    /// SMTP relay host (transport `smtp`).
+    #[arg(long, env = "BEACON_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP relay port [default: 587 for starttls, 465 for tls, 25 for plain].
+    #[arg(long, env = "BEACON_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// `starttls`, `tls` or `plain` [default: starttls].
+    #[arg(long, env = "BEACON_SMTP_SECURITY")]
+    pub smtp_security: Option<String>,
+    #[arg(long, env = "BEACON_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "BEACON_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// SMTP connections kept open [default: 4].
+    #[arg(long, env = "BEACON_SMTP_POOL")]
+    pub smtp_pool: Option<usize>,
+    /// Delivery worker tasks [default: 2].
+    #[arg(long, env = "BEACON_WORKERS")]
+    pub workers: Option<usize>,
+    /// Delivery attempts before an email is FAILED [default: 5].
+    #[arg(long, env = "BEACON_MAX_ATTEMPTS")]
+    pub max_attempts: Option<i64>,
+    /// First retry delay in milliseconds, doubled each attempt [default: 30000].
+    #[arg(long, env = "BEACON_RETRY_BASE_MS")]
+    pub retry_base_ms: Option<i64>,
+    /// Largest request body accepted, in bytes [default: 10485760].
+    #[arg(long, env = "BEACON_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Security {
+    Plain,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub pool: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Outbox,
+    Smtp(SmtpSettings),
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub default_from: String,
+    pub transport: Transport,
+    pub workers: usize,
+    pub max_attempts: i64,
+    pub retry_base_ms: i64,
+    pub max_body_bytes: usize,
+    /// Print the first-start banner (keys and a curl) to stdout.
+    pub banner: bool,
+}
+
+impl SettingsArgs {
+    /// Flags and environment win over the file; the file wins over defaults.
+    pub fn resolve(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<SettingsArgs>(&text)
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => SettingsArgs::default(),
+        };
+        let a = self.overlay(file);
+        let transport = match a.transport.as_deref().unwrap_or("outbox") {
+            "outbox" => Transport::Outbox,
+            "smtp" => {
+                let security = match a.smtp_security.as_deref().unwrap_or("starttls") {
+                    "starttls" => Security::StartTls,
+                    "tls" => Security::Tls,
+                    "plain" => Security::Plain,
+                    other => anyhow::bail!(
+                        "BEACON_SMTP_SECURITY={other:?} is not one of starttls, tls, plain"
+                    ),
+                };
+                let port = a.smtp_port.unwrap_or(match security {
+                    Security::StartTls => 587,
+                    Security::Tls => 465,
+                    Security::Plain => 25,
+                });
+                Transport::Smtp(SmtpSettings {
+                    host: a
+                        .smtp_host
+                        .context("transport smtp needs BEACON_SMTP_HOST")?,
+                    port,
+                    security,
+                    username: a.smtp_username,
+                    password: a.smtp_password,
+                    pool: a.smtp_pool.unwrap_or(4).max(1),
+                })
+            }
+            other => anyhow::bail!("BEACON_TRANSPORT={other:?} is not one of outbox, smtp"),
+        };
+        Ok(Settings {
+            database_url: a
+                .database_url
+                .unwrap_or_else(|| "sqlite://beacon.db".into()),
+            listen: a.listen.unwrap_or_else(|| "127.0.0.1:8080".into()),
+            public_url: a.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            default_from: a
+                .default_from
+                .unwrap_or_else(|| "no-reply@beacon.localhost".into()),
+            transport,
+            workers: a.workers.unwrap_or(2).max(1),
+            max_attempts: a.max_attempts.unwrap_or(5).max(1),
+            retry_base_ms: a.retry_base_ms.unwrap_or(30_000).max(0),
+            max_body_bytes: a.max_body_bytes.unwrap_or(10 * 1024 * 1024),
+            banner: true,
+        })
+    }
+
+    fn overlay(self, file: SettingsArgs) -> SettingsArgs {
+        SettingsArgs {
+            config: self.config,
+            database_url: self.database_url.or(file.database_url),
+            listen: self.listen.or(file.listen),
+            public_url: self.public_url.or(file.public_url),
+            default_from: self.default_from.or(file.default_from),
+            transport: self.transport.or(file.transport),
+            smtp_host: self.smtp_host.or(file.smtp_host),
+            smtp_port: self.smtp_port.or(file.smtp_port),
+            smtp_security: self.smtp_security.or(file.smtp_security),
+            smtp_username: self.smtp_username.or(file.smtp_username),
+            smtp_password: self.smtp_password.or(file.smtp_password),
+            smtp_pool: self.smtp_pool.or(file.smtp_pool),
+            workers: self.workers.or(file.workers),
+            max_attempts: self.max_attempts.or(file.max_attempts),
+            retry_base_ms: self.retry_base_ms.or(file.retry_base_ms),
+            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults for tests and embedding: fresh SQLite file given by the caller, port 0.
+    pub fn for_tests(database_url: &str) -> Settings {
+        let mut s = SettingsArgs::default().resolve().expect("defaults resolve");
+        s.database_url = database_url.to_string();
+        s.listen = "127.0.0.1:0".into();
+        s.banner = false;
+        s
+    }
+}

@@ -1,0 +1,7 @@
+//! Delivery: workers claim queued emails from the store and hand them to the transport.
+
+mod transport;
+mod worker;
+
+pub use transport::Transport;
+pub use worker::spawn_workers;

@@ -1,0 +1,14 @@
+//! Beacon: a self-hostable email platform engine with first-class open and click tracking.
+//! `main.rs` only wires; everything lives here so integration tests drive the same code.
+
+pub mod api;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod domain;
+pub mod error;
+pub mod render;
+pub mod startup;
+pub mod store;
+pub mod time;

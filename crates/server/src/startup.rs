@@ -1,0 +1,86 @@
+//! Builds the application: store, signing keys, delivery workers, HTTP listener.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::delivery;
+use crate::store::{self, Db};
+
+/// What every handler and background task shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    /// Base of every link put in an email, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// Wakes the delivery workers when something is queued.
+    pub queue_wake: Arc<Notify>,
+}
+
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Connects the store (applying migrations), makes sure a project and a signing key exist,
+    /// binds the listener and starts the delivery workers.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = Db::connect(&settings.database_url).await?;
+        store::keys::load_or_create(&db).await?;
+        crate::bootstrap::first_project(&db, &settings).await?;
+        let listener = TcpListener::bind(&settings.listen).await?;
+        let port = listener.local_addr()?.port();
+        let public_url: Arc<str> = match &settings.public_url {
+            Some(u) => u.as_str().into(),
+            None => format!("http://{}", listener.local_addr()?).into(),
+        };
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            public_url,
+            queue_wake: Arc::new(Notify::new()),
+        };
+        let (shutdown, stop) = watch::channel(false);
+        let workers = delivery::spawn_workers(&state, stop).await?;
+        Ok(Application {
+            port,
+            listener,
+            state,
+            shutdown,
+            workers,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` resolves, then lets in-flight requests and deliveries finish.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = crate::api::router(self.state.clone());
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(stop)
+            .await?;
+        let _ = self.shutdown.send(true);
+        for w in self.workers {
+            let _ = w.await;
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+}

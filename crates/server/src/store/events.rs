@@ -1,0 +1,71 @@
+//! Events recorded on contacts: custom ones from `/v1/track` and Beacon's own `email.*`.
+
+use serde_json::Value;
+
+use super::{Db, Tx, new_id, now_ms};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Event {
+    pub id: String,
+    pub project_id: String,
+    pub contact_id: String,
+    pub email_id: Option<String>,
+    pub name: String,
+    pub data: String,
+    pub created_at: i64,
+}
+
+pub struct NewEvent<'a> {
+    pub project_id: &'a str,
+    pub contact_id: &'a str,
+    pub email_id: Option<&'a str>,
+    pub name: &'a str,
+    pub data: Value,
+}
+
+pub async fn insert(tx: &mut Tx, event: NewEvent<'_>) -> Result<Event, sqlx::Error> {
+    let row = Event {
+        id: new_id(),
+        project_id: event.project_id.to_string(),
+        contact_id: event.contact_id.to_string(),
+        email_id: event.email_id.map(str::to_string),
+        name: event.name.to_string(),
+        data: event.data.to_string(),
+        created_at: now_ms(),
+    };
+    sqlx::query(
+        "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&row.id)
+    .bind(&row.project_id)
+    .bind(&row.contact_id)
+    .bind(&row.email_id)
+    .bind(&row.name)
+    .bind(&row.data)
+    .bind(row.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(row)
+}
+
+/// A contact's events, newest first, before the `cursor` id (ids are time-ordered).
+pub async fn for_contact(
+    db: &Db,
+    project_id: &str,
+    contact_id: &str,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, project_id, contact_id, email_id, name, data, created_at FROM events \
+         WHERE project_id = $1 AND contact_id = $2 AND ($3 = '' OR id < $3) \
+         ORDER BY created_at DESC, id DESC LIMIT $4",
+    )
+    .bind(project_id)
+    .bind(contact_id)
+    .bind(cursor.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}

@@ -1,0 +1,89 @@
+//! Projects and their API keys.
+
+use rand::Rng;
+use sqlx::AssertSqlSafe;
+
+use super::{Db, new_id, now_ms};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub secret_key: String,
+    pub public_key: String,
+    pub tracking_mode: String,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, name, secret_key, public_key, tracking_mode, created_at";
+
+fn random_key(prefix: &str) -> String {
+    let bytes: [u8; 24] = rand::rng().random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}")
+}
+
+pub async fn create(db: &Db, name: &str) -> Result<Project, sqlx::Error> {
+    let project = Project {
+        id: new_id(),
+        name: name.to_string(),
+        secret_key: random_key("sk_"),
+        public_key: random_key("pk_"),
+        tracking_mode: "ENABLED".to_string(),
+        created_at: now_ms(),
+    };
+    sqlx::query(
+        "INSERT INTO projects (id, name, secret_key, public_key, tracking_mode, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&project.id)
+    .bind(&project.name)
+    .bind(&project.secret_key)
+    .bind(&project.public_key)
+    .bind(&project.tracking_mode)
+    .bind(project.created_at)
+    .execute(&db.write)
+    .await?;
+    Ok(project)
+}
+
+/// The project whose secret or public key this is, and which of the two it was.
+pub async fn by_key(db: &Db, key: &str) -> Result<Option<(Project, bool)>, sqlx::Error> {
+    let project: Option<Project> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects WHERE secret_key = $1 OR public_key = $1"
+    )))
+    .bind(key)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(project.map(|p| {
+        let secret = p.secret_key == key;
+        (p, secret)
+    }))
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<Project>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.read)
+    .await
+}
+
+pub async fn list(db: &Db) -> Result<Vec<Project>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM projects ORDER BY created_at, id"
+    )))
+    .fetch_all(&db.read)
+    .await
+}
+
+pub async fn update(db: &Db, id: &str, name: &str, tracking_mode: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE projects SET name = $1, tracking_mode = $2 WHERE id = $3")
+        .bind(name)
+        .bind(tracking_mode)
+        .bind(id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}

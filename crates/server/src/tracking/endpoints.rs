@@ -1,0 +1,136 @@
+//! `GET`/`HEAD /o/{token}` (the open pixel) and `/c/{token}` (the click redirect).
+//!
+//! A token that fails verification gets a plain 404 — never a redirect, so a Beacon host can
+//! never be used as an open redirect. A valid one is answered after its hit is committed (or
+//! after the ingest bound, see `ingest.rs`); a valid token whose email is gone still redirects.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use beacon_tracking::classify::{self, HitKind};
+use beacon_tracking::token::strip_extension;
+
+use super::apply::{Hit, Kind, Link};
+use crate::startup::AppState;
+use crate::store;
+
+/// The classic 43-byte transparent 1×1 GIF.
+pub const PIXEL: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "This link is not valid.\n")
+        .into_response()
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, private"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn open(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let Ok(email_id) = state.tracking.keyring.open_open(strip_extension(&token)) else {
+        return not_found();
+    };
+    let hit = hit(&state, Kind::Open, email_id, None, &method, &headers, peer).await;
+    state.tracking.ingest.record(hit).await;
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "image/gif")], PIXEL.as_slice()).into_response();
+    no_store(response.headers_mut());
+    response
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn click(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let Ok(click) = state.tracking.keyring.open_click(&token) else {
+        return not_found();
+    };
+    // The URL was sealed by us, but it still goes into a header: refuse what cannot be one.
+    let Ok(location) = HeaderValue::from_str(&click.url) else {
+        return not_found();
+    };
+    let link = Link { url: click.url.clone(), index: click.link_index, tag: click.tag.clone() };
+    let hit = hit(&state, Kind::Click, click.email_id, Some(link), &method, &headers, peer).await;
+    state.tracking.ingest.record(hit).await;
+    let mut response = StatusCode::FOUND.into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    no_store(response.headers_mut());
+    response
+}
+
+/// Builds the hit with its human/machine verdict and the client data the privacy setting keeps.
+async fn hit(
+    state: &AppState,
+    kind: Kind,
+    email_id: [u8; 16],
+    link: Option<Link>,
+    method: &Method,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Hit {
+    let id = uuid::Uuid::from_bytes(email_id).to_string();
+    let now = store::now_ms();
+    let t = &state.tracking;
+    let ip = client_ip(headers, peer, state.settings.trust_forwarded_for);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let purpose = ["sec-purpose", "purpose", "x-purpose", "x-moz"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
+    let sent_at = store::emails::sent_at(&state.db, &id).await.ok().flatten();
+    let recent_clicks = if kind == Kind::Click { t.bursts.hit(email_id, now) } else { 0 };
+    let verdict = classify::classify(
+        &classify::Hit {
+            kind: if kind == Kind::Open { HitKind::Open } else { HitKind::Click },
+            method: method.as_str(),
+            user_agent,
+            ip: Some(ip),
+            purpose,
+            secs_since_sent: sent_at.map(|s| (now - s) as f64 / 1000.0),
+            recent_clicks,
+        },
+        &t.classify,
+    );
+    Hit {
+        kind,
+        email_id: id,
+        link,
+        machine: verdict.machine_reason().map(str::to_string),
+        ip: state.settings.hit_ip.apply(ip),
+        user_agent: state.settings.hit_user_agent.then(|| user_agent.map(str::to_string)).flatten(),
+        at: now,
+    }
+}
+
+/// The peer address, or — behind a reverse proxy that Beacon is told to trust — the address the
+/// proxy appended last to `X-Forwarded-For` (earlier entries are the client's to forge).
+fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for {
+        if let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok())
+        {
+            return ip;
+        }
+    }
+    peer.ip()
+}

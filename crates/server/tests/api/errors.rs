@@ -1,0 +1,181 @@
+//! Bad input gets a clear 4xx naming what is wrong, and writes nothing.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+async fn expect(r: reqwest::Response, status: u16, needle: &str) -> Value {
+    let got = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["success"], false);
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(needle),
+        "{message:?} should mention {needle:?}"
+    );
+    body
+}
+
+#[tokio::test]
+async fn send_refuses_bad_input_with_the_reason() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            json!({ "to": "not-an-address", "subject": "s", "body": "b" }),
+            422,
+            "not a valid email address",
+            Some("to"),
+        ),
+        (
+            json!({ "to": "a@example.com", "body": "b" }),
+            422,
+            "subject",
+            Some("subject"),
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s" }),
+            422,
+            "body",
+            Some("body"),
+        ),
+        (
+            json!({ "to": "a@example.com", "template": "nope" }),
+            422,
+            "no template",
+            Some("template"),
+        ),
+        (
+            json!({ "to": [], "subject": "s", "body": "b" }),
+            422,
+            "recipients",
+            Some("to"),
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "from": "bad" }),
+            422,
+            "not a valid",
+            Some("from"),
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "reply": "x" }),
+            422,
+            "not a valid",
+            Some("reply"),
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "headers": { "Subject": "x" } }),
+            422,
+            "Subject",
+            None,
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "headers": { "X-A": "1\r\nBcc: e@vil.com" } }),
+            422,
+            "line break",
+            None,
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "attachments": [{ "filename": "a", "content": "%%%" }] }),
+            422,
+            "base64",
+            None,
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "type": "pdf" }),
+            422,
+            "markdown",
+            Some("type"),
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "s", "body": "b", "colour": "red" }),
+            422,
+            "colour",
+            None,
+        ),
+        (
+            json!({ "to": "a@example.com", "subject": "a\nBcc: x@y.co", "body": "b" }),
+            422,
+            "line breaks",
+            Some("subject"),
+        ),
+    ];
+    for (body, status, needle, field) in cases {
+        let err = expect(app.post("/v1/send", &body).await, status, needle).await;
+        if let Some(field) = field {
+            assert_eq!(err["field"], field, "{body}");
+        }
+    }
+    // None of it created a contact or an email.
+    let contacts = app.get_json("/v1/contacts").await;
+    assert_eq!(contacts["data"].as_array().unwrap().len(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_json_missing_and_wrong_keys() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .post(app.url("/v1/send"))
+        .bearer_auth(&app.secret_key)
+        .header("content-type", "application/json")
+        .body("{\"to\": ")
+        .send()
+        .await
+        .unwrap();
+    expect(r, 400, "not valid JSON").await;
+
+    let r = app
+        .client
+        .post(app.url("/v1/send"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, 401, "Authorization").await;
+    let r = app
+        .client
+        .post(app.url("/v1/send"))
+        .bearer_auth("sk_wrong")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, 401, "unknown API key").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_over_size_body_is_413() {
+    let app = spawn_app().await;
+    let big = "x".repeat(11 * 1024 * 1024);
+    let r = app
+        .post(
+            "/v1/send",
+            &json!({ "to": "a@example.com", "subject": "s", "body": big }),
+        )
+        .await;
+    expect(r, 413, "size limit").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn another_projects_ids_are_not_found() {
+    let app = spawn_app().await;
+    let ids = app
+        .send(&json!({ "to": "a@example.com", "subject": "s", "body": "b" }))
+        .await;
+    let db = beacon::store::Db::connect(&app.db_url).await.unwrap();
+    let other = beacon::store::projects::create(&db, "other").await.unwrap();
+    let r = app
+        .client
+        .get(app.url(&format!("/v1/emails/{}", ids[0])))
+        .bearer_auth(&other.secret_key)
+        .send()
+        .await
+        .unwrap();
+    expect(r, 404, "no email").await;
+    db.close().await;
+    app.stop().await;
+}

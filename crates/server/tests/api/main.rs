@@ -1,0 +1,12 @@
+//! Integration tests: each test spawns Beacon on a random port with a fresh database (SQLite,
+//! or PostgreSQL when BEACON_TEST_DATABASE_URL is set) and drives its HTTP API.
+
+mod helpers;
+
+mod contacts;
+mod delivery;
+mod errors;
+mod health;
+mod send;
+mod templates;
+mod track;
