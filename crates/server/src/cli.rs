@@ -106,13 +106,9 @@ impl Cli {
                         }
                     }
                     OutboxAction::Show { email_id } => {
-                        let m = outbox::list(&db, None, None, i64::MAX)
-                            .await?
-                            .into_iter()
-                            .find(|m| m.email_id == email_id)
-                            .ok_or_else(|| {
-                                anyhow::anyhow!("no outbox message for email {email_id}")
-                            })?;
+                        let m = outbox::get_any(&db, &email_id).await?.ok_or_else(|| {
+                            anyhow::anyhow!("no outbox message for email {email_id}")
+                        })?;
                         use std::io::Write;
                         std::io::stdout().write_all(&m.raw)?;
                     }

@@ -61,3 +61,11 @@ pub async fn list(
     .fetch_all(&db.read)
     .await
 }
+
+/// One message of any project (for the CLI, which speaks for the whole store).
+pub async fn get_any(db: &Db, email_id: &str) -> Result<Option<OutboxMessage>, sqlx::Error> {
+    sqlx::query_as("SELECT email_id, project_id, raw, created_at FROM outbox WHERE email_id = $1")
+        .bind(email_id)
+        .fetch_optional(&db.read)
+        .await
+}

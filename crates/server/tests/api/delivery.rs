@@ -161,3 +161,45 @@ async fn an_email_caught_by_a_crash_is_recovered_when_its_lease_ends() {
     db.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn two_nodes_share_one_queue_and_deliver_each_email_once() {
+    let sink = sink().await;
+    let a = spawn_with(Opts {
+        smtp: Some(sink.port()),
+        ..Opts::default()
+    })
+    .await;
+    let b = spawn_with(Opts {
+        smtp: Some(sink.port()),
+        db_url: Some(a.db_url.clone()),
+        ..Opts::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        ids.extend(
+            node.send(
+                &json!({ "to": format!("n{i}@example.com"), "subject": "x", "body": "<p>x</p>" }),
+            )
+            .await,
+        );
+    }
+    for id in &ids {
+        a.wait_status(id, "SENT").await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut rcpts: Vec<String> = sink
+        .messages()
+        .into_iter()
+        .flat_map(|m| m.rcpt_to)
+        .collect();
+    rcpts.sort();
+    let before = rcpts.len();
+    rcpts.dedup();
+    assert_eq!(before, 30, "every email delivered exactly once");
+    assert_eq!(rcpts.len(), 30);
+    a.stop().await;
+    b.stop().await;
+}
