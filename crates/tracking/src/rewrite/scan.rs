@@ -38,8 +38,9 @@ pub(crate) struct ScanState {
     matched_body_end: Option<usize>,
     /// Comments not yet emitted, to skip `</body` inside them.
     comments: Vec<Range<usize>>,
-    /// Offset up to which the input was searched for `</body`.
-    searched: usize,
+    /// Offset up to which the input was searched for `</body`: a `</body` could still start
+    /// at or after it, so output is held back there.
+    pub searched: usize,
     /// Bytes lol_html has finished with: nothing before this can still produce a site.
     pub progress: usize,
     /// lol_html gave up (it should not; then the rest of the input passes through unchanged).

@@ -67,10 +67,11 @@ impl<'a, O: FnMut(&[u8])> Rewriter<'a, O> {
             } else {
                 st.progress
             };
-            if self.sealer.config.adds_pixel()
-                && let Some(body_end) = st.body_end
-            {
-                limit = limit.min(body_end);
+            if self.sealer.config.adds_pixel() {
+                // Not past a `</body` whose end is not known yet, nor past the last `</body>`.
+                limit = limit
+                    .min(st.searched)
+                    .min(st.body_end.unwrap_or(usize::MAX));
             }
             limit
         };
