@@ -152,7 +152,15 @@ async fn find(
     SecretKey(project): SecretKey,
     QueryParams(q): QueryParams<FindQuery>,
 ) -> ApiResult<Json<Value>> {
-    let email = parse_email(&q.email)?;
+    let email = EmailAddress::parse(&q.email).map_err(|e| {
+        // Query strings decode `+` to a space, and an address never holds one.
+        let hint = if q.email.trim().contains(' ') {
+            "; a `+` in a query string must be sent as %2B"
+        } else {
+            ""
+        };
+        ApiError::invalid("email", format!("{e}{hint}"))
+    })?;
     let contact = contacts::by_email(&state.db, &project.id, email.as_str())
         .await?
         .ok_or_else(|| {

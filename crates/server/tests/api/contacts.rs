@@ -212,6 +212,19 @@ async fn find_by_email() {
     .await;
     assert_eq!(body["field"], "email");
     expect(app.get("/v1/contacts/find").await, 400).await;
+    // `+` must be percent-encoded in a query string; the error says so.
+    create(&app, json!({ "email": "first+tag@example.com" })).await;
+    let found = app
+        .get_json("/v1/contacts/find?email=first%2Btag@example.com")
+        .await;
+    assert_eq!(found["data"]["email"], "first+tag@example.com");
+    expect_err(
+        app.get("/v1/contacts/find?email=first+tag@example.com")
+            .await,
+        422,
+        "%2B",
+    )
+    .await;
     app.stop().await;
 }
 
