@@ -58,6 +58,42 @@ pub struct SettingsArgs {
     /// Largest request body accepted, in bytes [default: 10485760].
     #[arg(long, env = "BEACON_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Client IP kept on open/click events: `full`, `truncated` (/24, /48) or `none`
+    /// [default: truncated].
+    #[arg(long, env = "BEACON_HIT_IP")]
+    pub hit_ip: Option<String>,
+    /// Keep the user agent on open/click events [default: true].
+    #[arg(long, env = "BEACON_HIT_USER_AGENT")]
+    pub hit_user_agent: Option<bool>,
+    /// Behind a reverse proxy: take the client IP from the last X-Forwarded-For entry
+    /// [default: false].
+    #[arg(long, env = "BEACON_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: Option<bool>,
+    /// Hits sooner than this many seconds after sending are judged machine [default: 3].
+    #[arg(long, env = "BEACON_MACHINE_MIN_SECS")]
+    pub machine_min_secs: Option<f64>,
+    /// How long a pixel or redirect waits for its hit to be committed before answering anyway,
+    /// in milliseconds [default: 1000].
+    #[arg(long, env = "BEACON_INGEST_WAIT_MS")]
+    pub ingest_wait_ms: Option<u64>,
+}
+
+/// What of a hit's client IP is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitIp {
+    Full,
+    Truncated,
+    None,
+}
+
+impl HitIp {
+    pub fn apply(self, ip: std::net::IpAddr) -> Option<String> {
+        match self {
+            HitIp::Full => Some(ip.to_string()),
+            HitIp::Truncated => Some(beacon_tracking::classify::truncate_ip(ip).to_string()),
+            HitIp::None => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +131,11 @@ pub struct Settings {
     pub max_attempts: i64,
     pub retry_base_ms: i64,
     pub max_body_bytes: usize,
+    pub hit_ip: HitIp,
+    pub hit_user_agent: bool,
+    pub trust_forwarded_for: bool,
+    pub machine_min_secs: f64,
+    pub ingest_wait_ms: u64,
     /// Print the first-start banner (keys and a curl) to stdout.
     pub banner: bool,
 }
@@ -155,6 +196,18 @@ impl SettingsArgs {
             max_attempts: a.max_attempts.unwrap_or(5).max(1),
             retry_base_ms: a.retry_base_ms.unwrap_or(30_000).max(0),
             max_body_bytes: a.max_body_bytes.unwrap_or(10 * 1024 * 1024),
+            hit_ip: match a.hit_ip.as_deref().unwrap_or("truncated") {
+                "full" => HitIp::Full,
+                "truncated" => HitIp::Truncated,
+                "none" => HitIp::None,
+                other => {
+                    anyhow::bail!("BEACON_HIT_IP={other:?} is not one of full, truncated, none")
+                }
+            },
+            hit_user_agent: a.hit_user_agent.unwrap_or(true),
+            trust_forwarded_for: a.trust_forwarded_for.unwrap_or(false),
+            machine_min_secs: a.machine_min_secs.unwrap_or(3.0).max(0.0),
+            ingest_wait_ms: a.ingest_wait_ms.unwrap_or(1000).max(1),
             banner: true,
         })
     }
@@ -177,6 +230,11 @@ impl SettingsArgs {
             max_attempts: self.max_attempts.or(file.max_attempts),
             retry_base_ms: self.retry_base_ms.or(file.retry_base_ms),
             max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
+            hit_ip: self.hit_ip.or(file.hit_ip),
+            hit_user_agent: self.hit_user_agent.or(file.hit_user_agent),
+            trust_forwarded_for: self.trust_forwarded_for.or(file.trust_forwarded_for),
+            machine_min_secs: self.machine_min_secs.or(file.machine_min_secs),
+            ingest_wait_ms: self.ingest_wait_ms.or(file.ingest_wait_ms),
         }
     }
 }

@@ -12,3 +12,4 @@ pub mod render;
 pub mod startup;
 pub mod store;
 pub mod time;
+pub mod tracking;

@@ -8,7 +8,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::Settings;
 use crate::delivery;
-use crate::store::{self, Db};
+use crate::store::Db;
+use crate::tracking::Tracking;
 
 /// What every handler and background task shares.
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// Wakes the delivery workers when something is queued.
     pub queue_wake: Arc<Notify>,
+    pub tracking: Arc<Tracking>,
 }
 
 pub struct Application {
@@ -34,7 +36,6 @@ impl Application {
     /// binds the listener and starts the delivery workers.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url).await?;
-        store::keys::load_or_create(&db).await?;
         crate::bootstrap::first_project(&db, &settings).await?;
         let listener = TcpListener::bind(&settings.listen).await?;
         let port = listener.local_addr()?.port();
@@ -42,14 +43,18 @@ impl Application {
             Some(u) => u.as_str().into(),
             None => format!("http://{}", listener.local_addr()?).into(),
         };
+        let (shutdown, stop) = watch::channel(false);
+        let (tracking, ingest_writer) =
+            Tracking::start(&db, &settings, &public_url, stop.clone()).await?;
         let state = AppState {
             db,
             settings: Arc::new(settings),
             public_url,
             queue_wake: Arc::new(Notify::new()),
+            tracking: Arc::new(tracking),
         };
-        let (shutdown, stop) = watch::channel(false);
-        let workers = delivery::spawn_workers(&state, stop).await?;
+        let mut workers = delivery::spawn_workers(&state, stop).await?;
+        workers.push(ingest_writer);
         Ok(Application {
             port,
             listener,
@@ -67,12 +72,16 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `stop` resolves, then lets in-flight requests and deliveries finish.
+    /// Serves until `stop` resolves, then lets in-flight requests finish, drains the ingest
+    /// writer and lets the delivery workers finish their batch.
     pub async fn run_until(
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let app = crate::api::router(self.state.clone());
+        // The peer address feeds the machine-hit verdict (Apple's proxy range) and the IP
+        // privacy setting.
+        let app = crate::api::router(self.state.clone())
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(stop)
             .await?;

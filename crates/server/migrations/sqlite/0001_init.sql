@@ -97,9 +97,18 @@ CREATE TABLE events (
     email_id   TEXT,
     name       TEXT   NOT NULL,
     data       TEXT   NOT NULL DEFAULT '{}',
-    created_at BIGINT NOT NULL
+    created_at BIGINT NOT NULL,
+    -- Copied out of `data` for email.* events so statistics and segments filter with plain,
+    -- portable SQL (no JSON functions, which differ between the two databases).
+    machine     TEXT,
+    campaign_id TEXT,
+    template_id TEXT,
+    link_url    TEXT,
+    link_index  BIGINT,
+    link_tag    TEXT
 );
 CREATE INDEX events_contact ON events (contact_id, created_at);
+CREATE INDEX events_project_name ON events (project_id, name, created_at);
 
 CREATE TABLE idempotency_keys (
     project_id   TEXT   NOT NULL,

@@ -7,6 +7,7 @@ mod health;
 mod page;
 mod project;
 mod send;
+mod stats;
 mod templates;
 mod track;
 
@@ -29,6 +30,8 @@ pub fn router(state: AppState) -> Router {
         .merge(templates::routes())
         .merge(emails::routes())
         .merge(project::routes())
+        .merge(stats::routes())
+        .merge(crate::tracking::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

@@ -17,6 +17,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::render::{self, BodyType, Content};
 use crate::startup::AppState;
 use crate::store::{self, contacts, emails, idempotency, templates};
+use crate::tracking::Tracking;
+use beacon_tracking::policy::{self, SourceType, TemplateType};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/send", post(send))
@@ -165,6 +167,11 @@ async fn send(
         return Err(ApiError::invalid("subject", "the subject is empty"));
     }
     let template_kind = template.as_ref().map(|t| t.kind.as_str());
+    let mut policy_send = policy::Send::new(SourceType::Transactional);
+    if let Some(kind) = template_kind.and_then(|k| k.parse::<TemplateType>().ok()) {
+        policy_send = policy_send.template(kind);
+    }
+    let tracked = Tracking::decide(&project.tracking_mode, &policy_send, req.tracking);
 
     let mut tx = state.db.begin().await?;
     let mut answers = Vec::with_capacity(recipients.len());
@@ -187,9 +194,16 @@ async fn send(
         let mut vars = contact.data_map();
         vars.extend(req.data.clone());
         let rendered = render::render(&content, &vars)?;
+        let id = uuid::Uuid::now_v7();
+        // Rendered and tracked before queueing: the stored HTML is exactly what is delivered.
+        let html = if tracked {
+            state.tracking.rewrite(&rendered.html, &id)
+        } else {
+            rendered.html
+        };
         let now = store::now_ms();
         let email = emails::Email {
-            id: store::new_id(),
+            id: id.to_string(),
             project_id: project.id.clone(),
             contact_id: contact.id.clone(),
             source_type: "TRANSACTIONAL".into(),
@@ -203,15 +217,14 @@ async fn send(
             to_name: to.name.clone(),
             headers: serde_json::to_string(&req.headers).unwrap_or_default(),
             attachments: attachments.clone(),
-            html: Some(rendered.html),
+            html: Some(html),
             text: Some(rendered.text),
-            tracked: 0,
+            tracked: store::flag(tracked),
             status: "PENDING".into(),
             next_attempt_at: now,
             created_at: now,
             ..emails::Email::default()
         };
-        let _ = req.tracking;
         emails::insert(&mut tx, &email).await?;
         answers.push(
             json!({ "contact": { "id": contact.id, "email": contact.email }, "email": email.id }),

@@ -96,6 +96,7 @@ async fn track(
             email_id: None,
             name,
             data: Value::Object(event_data),
+            meta: events::Meta::default(),
         },
     )
     .await?;

@@ -184,6 +184,11 @@ async fn record(
             email_id: Some(&email.id),
             name,
             data,
+            meta: events::Meta {
+                campaign_id: email.campaign_id.as_deref(),
+                template_id: email.template_id.as_deref(),
+                ..events::Meta::default()
+            },
         },
     )
     .await?;

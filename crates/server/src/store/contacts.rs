@@ -60,6 +60,18 @@ pub async fn upsert(
     .await?
     .rows_affected()
         == 1;
+    if !inserted && (changes.subscribed.is_some() || changes.data.is_some()) {
+        // Lock the row before reading it, so two concurrent merges on PostgreSQL apply one
+        // after the other instead of the later one dropping the earlier one's keys (a no-op
+        // write is the portable row lock; SQLite's single writer serialises anyway).
+        sqlx::query(
+            "UPDATE contacts SET updated_at = updated_at WHERE project_id = $1 AND email = $2",
+        )
+        .bind(project_id)
+        .bind(email)
+        .execute(&mut **tx)
+        .await?;
+    }
     let mut contact = by_email_tx(tx, project_id, email)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;

@@ -198,3 +198,12 @@ pub async fn next_due(db: &Db) -> Result<Option<i64>, sqlx::Error> {
         .fetch_one(&db.read)
         .await
 }
+
+/// When the email was handed to the transport (for the "too soon after sending" verdict).
+pub async fn sent_at(db: &Db, id: &str) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM emails WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.read)
+        .await?;
+    Ok(row.flatten())
+}

@@ -21,6 +21,19 @@ pub struct NewEvent<'a> {
     pub email_id: Option<&'a str>,
     pub name: &'a str,
     pub data: Value,
+    pub meta: Meta<'a>,
+}
+
+/// The parts of an `email.*` event that statistics and segments filter on.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Meta<'a> {
+    /// The machine verdict's reason; `None` for a human hit (and for non-hit events).
+    pub machine: Option<&'a str>,
+    pub campaign_id: Option<&'a str>,
+    pub template_id: Option<&'a str>,
+    pub link_url: Option<&'a str>,
+    pub link_index: Option<i64>,
+    pub link_tag: Option<&'a str>,
 }
 
 pub async fn insert(tx: &mut Tx, event: NewEvent<'_>) -> Result<Event, sqlx::Error> {
@@ -34,8 +47,9 @@ pub async fn insert(tx: &mut Tx, event: NewEvent<'_>) -> Result<Event, sqlx::Err
         created_at: now_ms(),
     };
     sqlx::query(
-        "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
+         machine, campaign_id, template_id, link_url, link_index, link_tag) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&row.id)
     .bind(&row.project_id)
@@ -44,6 +58,12 @@ pub async fn insert(tx: &mut Tx, event: NewEvent<'_>) -> Result<Event, sqlx::Err
     .bind(&row.name)
     .bind(&row.data)
     .bind(row.created_at)
+    .bind(event.meta.machine)
+    .bind(event.meta.campaign_id)
+    .bind(event.meta.template_id)
+    .bind(event.meta.link_url)
+    .bind(event.meta.link_index)
+    .bind(event.meta.link_tag)
     .execute(&mut **tx)
     .await?;
     Ok(row)

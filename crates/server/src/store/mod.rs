@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod outbox;
 pub mod projects;
+pub mod stats;
 pub mod templates;
 
 use std::str::FromStr;

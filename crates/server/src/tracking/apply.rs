@@ -27,8 +27,10 @@ pub struct Hit {
     pub kind: Kind,
     pub email_id: String,
     pub link: Option<Link>,
-    /// `None` for a human hit, else the machine verdict's reason.
-    pub machine: Option<String>,
+    /// `None` for a human hit, else the machine verdict's reason (`apple_mpp`, …).
+    pub machine: Option<&'static str>,
+    /// For `security_scanner`, which product.
+    pub scanner: Option<&'static str>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub at: i64,
@@ -65,7 +67,8 @@ const RETURNING: &str = "RETURNING project_id, contact_id, subject, template_id,
 /// Status only moves forward: SENT < DELIVERED < OPENED < CLICKED. Emails not yet sent keep
 /// their queue status (a hit cannot come before delivery, except from a forwarded test copy).
 const OPENED: &str = "CASE WHEN status IN ('SENT', 'DELIVERED') THEN 'OPENED' ELSE status END";
-const CLICKED: &str = "CASE WHEN status IN ('SENT', 'DELIVERED', 'OPENED') THEN 'CLICKED' ELSE status END";
+const CLICKED: &str =
+    "CASE WHEN status IN ('SENT', 'DELIVERED', 'OPENED') THEN 'CLICKED' ELSE status END";
 
 async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
     let human = hit.machine.is_none();
@@ -74,14 +77,18 @@ async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
             "UPDATE emails SET opens = opens + 1, opened_at = COALESCE(opened_at, $2), \
              status = {OPENED} WHERE id = $1 {RETURNING}"
         ),
-        (Kind::Open, false) => format!("UPDATE emails SET opens_machine = opens_machine + 1 WHERE id = $1 {RETURNING}"),
+        (Kind::Open, false) => {
+            format!("UPDATE emails SET opens_machine = opens_machine + 1 WHERE id = $1 {RETURNING}")
+        }
         // A human click implies an open: set the first open too (marked inferred) if missing.
         (Kind::Click, true) => format!(
             "UPDATE emails SET clicks = clicks + 1, clicked_at = COALESCE(clicked_at, $2), \
              open_inferred = CASE WHEN opened_at IS NULL THEN 1 ELSE open_inferred END, \
              opened_at = COALESCE(opened_at, $2), status = {CLICKED} WHERE id = $1 {RETURNING}"
         ),
-        (Kind::Click, false) => format!("UPDATE emails SET clicks_machine = clicks_machine + 1 WHERE id = $1 {RETURNING}"),
+        (Kind::Click, false) => format!(
+            "UPDATE emails SET clicks_machine = clicks_machine + 1 WHERE id = $1 {RETURNING}"
+        ),
     };
     // A validly signed link whose email was deleted still redirects; it records nothing.
     let mut query = sqlx::query_as::<_, After>(AssertSqlSafe(sql)).bind(&hit.email_id);
@@ -91,7 +98,9 @@ async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
     let Some(after) = query.fetch_optional(&mut **tx).await? else {
         return Ok(());
     };
-    let machine = hit.machine.as_ref().map_or(Value::Null, |m| Value::String(m.clone()));
+    let machine = hit
+        .machine
+        .map_or(Value::Null, |m| Value::String(m.to_string()));
     let mut data = json!({
         "emailId": hit.email_id,
         "subject": after.subject,
@@ -103,20 +112,47 @@ async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
     let d = data.as_object_mut().expect("object");
     let name = match hit.kind {
         Kind::Open => {
-            d.insert("isFirstOpen".into(), json!(human && after.opened_at == Some(hit.at) && after.opens == 1));
-            d.insert("opens".into(), json!(if human { after.opens } else { after.opens_machine }));
+            d.insert(
+                "isFirstOpen".into(),
+                json!(human && after.opened_at == Some(hit.at) && after.opens == 1),
+            );
+            d.insert(
+                "opens".into(),
+                json!(if human {
+                    after.opens
+                } else {
+                    after.opens_machine
+                }),
+            );
             "email.open"
         }
         Kind::Click => {
-            let link = hit.link.clone().unwrap_or(Link { url: String::new(), index: 0, tag: None });
+            let link = hit.link.clone().unwrap_or(Link {
+                url: String::new(),
+                index: 0,
+                tag: None,
+            });
             d.insert("link".into(), json!(link.url));
             d.insert("linkIndex".into(), json!(link.index));
             d.insert("linkTag".into(), json!(link.tag));
-            d.insert("isFirstClick".into(), json!(human && after.clicked_at == Some(hit.at) && after.clicks == 1));
-            d.insert("clicks".into(), json!(if human { after.clicks } else { after.clicks_machine }));
+            d.insert(
+                "isFirstClick".into(),
+                json!(human && after.clicked_at == Some(hit.at) && after.clicks == 1),
+            );
+            d.insert(
+                "clicks".into(),
+                json!(if human {
+                    after.clicks
+                } else {
+                    after.clicks_machine
+                }),
+            );
             "email.click"
         }
     };
+    if let Some(scanner) = hit.scanner {
+        d.insert("scanner".into(), json!(scanner));
+    }
     if let Some(ip) = &hit.ip {
         d.insert("ip".into(), json!(ip));
     }
@@ -125,7 +161,21 @@ async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
     }
     events::insert(
         tx,
-        events::NewEvent { project_id: &after.project_id, contact_id: &after.contact_id, email_id: Some(&hit.email_id), name, data },
+        events::NewEvent {
+            project_id: &after.project_id,
+            contact_id: &after.contact_id,
+            email_id: Some(&hit.email_id),
+            name,
+            data,
+            meta: events::Meta {
+                machine: hit.machine,
+                campaign_id: after.campaign_id.as_deref(),
+                template_id: after.template_id.as_deref(),
+                link_url: hit.link.as_ref().map(|l| l.url.as_str()),
+                link_index: hit.link.as_ref().map(|l| i64::from(l.index)),
+                link_tag: hit.link.as_ref().and_then(|l| l.tag.as_deref()),
+            },
+        },
     )
     .await?;
     Ok(())

@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use beacon_tracking::classify::{self, HitKind};
+use beacon_tracking::classify::{self, HitKind, Verdict};
 use beacon_tracking::token::strip_extension;
 
 use super::apply::{Hit, Kind, Link};
@@ -24,12 +24,19 @@ pub const PIXEL: [u8; 43] = [
 ];
 
 fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "This link is not valid.\n")
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "This link is not valid.\n",
+    )
         .into_response()
 }
 
 fn no_store(headers: &mut HeaderMap) {
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, private"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache, must-revalidate, private"),
+    );
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
 }
@@ -47,7 +54,12 @@ pub async fn open(
     };
     let hit = hit(&state, Kind::Open, email_id, None, &method, &headers, peer).await;
     state.tracking.ingest.record(hit).await;
-    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "image/gif")], PIXEL.as_slice()).into_response();
+    let mut response = (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "image/gif")],
+        PIXEL.as_slice(),
+    )
+        .into_response();
     no_store(response.headers_mut());
     response
 }
@@ -67,8 +79,21 @@ pub async fn click(
     let Ok(location) = HeaderValue::from_str(&click.url) else {
         return not_found();
     };
-    let link = Link { url: click.url.clone(), index: click.link_index, tag: click.tag.clone() };
-    let hit = hit(&state, Kind::Click, click.email_id, Some(link), &method, &headers, peer).await;
+    let link = Link {
+        url: click.url.clone(),
+        index: click.link_index,
+        tag: click.tag.clone(),
+    };
+    let hit = hit(
+        &state,
+        Kind::Click,
+        click.email_id,
+        Some(link),
+        &method,
+        &headers,
+        peer,
+    )
+    .await;
     state.tracking.ingest.record(hit).await;
     let mut response = StatusCode::FOUND.into_response();
     response.headers_mut().insert(header::LOCATION, location);
@@ -90,15 +115,25 @@ async fn hit(
     let now = store::now_ms();
     let t = &state.tracking;
     let ip = client_ip(headers, peer, state.settings.trust_forwarded_for);
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
     let purpose = ["sec-purpose", "purpose", "x-purpose", "x-moz"]
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
     let sent_at = store::emails::sent_at(&state.db, &id).await.ok().flatten();
-    let recent_clicks = if kind == Kind::Click { t.bursts.hit(email_id, now) } else { 0 };
+    let recent_clicks = if kind == Kind::Click {
+        t.bursts.hit(email_id, now)
+    } else {
+        0
+    };
     let verdict = classify::classify(
         &classify::Hit {
-            kind: if kind == Kind::Open { HitKind::Open } else { HitKind::Click },
+            kind: if kind == Kind::Open {
+                HitKind::Open
+            } else {
+                HitKind::Click
+            },
             method: method.as_str(),
             user_agent,
             ip: Some(ip),
@@ -112,9 +147,20 @@ async fn hit(
         kind,
         email_id: id,
         link,
-        machine: verdict.machine_reason().map(str::to_string),
+        machine: match verdict {
+            Verdict::Human => None,
+            Verdict::Machine(reason) => Some(reason.as_str()),
+        },
+        scanner: match verdict {
+            Verdict::Machine(reason) => reason.product(),
+            Verdict::Human => None,
+        },
         ip: state.settings.hit_ip.apply(ip),
-        user_agent: state.settings.hit_user_agent.then(|| user_agent.map(str::to_string)).flatten(),
+        user_agent: state
+            .settings
+            .hit_user_agent
+            .then(|| user_agent.map(str::to_string))
+            .flatten(),
         at: now,
     }
 }

@@ -43,7 +43,14 @@ impl Ingest {
         let (jobs, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let handle = tokio::spawn(writer(db, rx, counters.clone(), stop));
-        (Ingest { jobs, counters, wait }, handle)
+        (
+            Ingest {
+                jobs,
+                counters,
+                wait,
+            },
+            handle,
+        )
     }
 
     /// Records a hit; true once it is committed, false when it could not be within the bound.
@@ -64,7 +71,12 @@ impl Ingest {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Job>, counters: Arc<Counters>, mut stop: watch::Receiver<bool>) {
+async fn writer(
+    db: Db,
+    mut rx: mpsc::Receiver<Job>,
+    counters: Arc<Counters>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     loop {
         let first = tokio::select! {
@@ -96,7 +108,9 @@ async fn commit(db: &Db, batch: &mut Vec<Job>, counters: &Counters) {
     for attempt in 1..=4 {
         match apply::apply_batch(db, &hits).await {
             Ok(()) => {
-                counters.recorded.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                counters
+                    .recorded
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 for (_, done) in batch.drain(..) {
                     let _ = done.send(());

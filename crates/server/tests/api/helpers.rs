@@ -29,6 +29,8 @@ pub struct Opts {
     /// Reuse a database (for restart tests).
     pub db_url: Option<String>,
     pub max_attempts: Option<i64>,
+    /// Judge hits this soon after sending as machine (tests default to 0: no such rule).
+    pub machine_min_secs: Option<f64>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -42,6 +44,9 @@ pub async fn spawn_with(opts: Opts) -> TestApp {
     };
     let mut settings = Settings::for_tests(&db_url);
     settings.retry_base_ms = 100;
+    settings.machine_min_secs = opts.machine_min_secs.unwrap_or(0.0);
+    // Tests stand in for clients at other addresses (Apple's proxies) through a trusted proxy.
+    settings.trust_forwarded_for = true;
     if let Some(n) = opts.max_attempts {
         settings.max_attempts = n;
     }

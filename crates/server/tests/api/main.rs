@@ -10,3 +10,4 @@ mod health;
 mod send;
 mod templates;
 mod track;
+mod tracking;

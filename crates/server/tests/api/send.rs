@@ -18,7 +18,7 @@ async fn outbox_message(app: &TestApp, email_id: &str) -> String {
 async fn send_answers_like_plunk_and_delivers_to_the_outbox() {
     let app = spawn_app().await;
     let r = app
-        .post("/v1/send", &json!({ "to": "Ada@Example.com", "subject": "Hi {{name}}", "body": "<p>Hello {{name}}</p>", "data": { "name": "Ada" } }))
+        .post("/v1/send", &json!({ "to": "Ada@Example.com", "subject": "Hi {{name}}", "body": "<p>Hello {{name}}</p>", "data": { "name": "Ada" }, "tracking": false }))
         .await;
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
@@ -89,7 +89,7 @@ async fn several_recipients_names_reply_headers_and_attachments() {
 async fn markdown_bodies_are_rendered_and_values_escaped() {
     let app = spawn_app().await;
     let ids = app
-        .send(&json!({ "to": "m@example.com", "subject": "md", "body": "# Title {{who}}", "type": "markdown", "data": { "who": "<b>x</b>" } }))
+        .send(&json!({ "to": "m@example.com", "subject": "md", "body": "# Title {{who}}", "type": "markdown", "data": { "who": "<b>x</b>" }, "tracking": false }))
         .await;
     let email = app.email(&ids[0]).await;
     assert_eq!(email["html"], "<h1>Title &lt;b&gt;x&lt;/b&gt;</h1>\n");

@@ -1,0 +1,86 @@
+//! Engagement statistics over a project's emails, humans and machines kept apart.
+
+use serde::Serialize;
+
+use super::Db;
+
+/// Counts over the emails queued in a time range. Rates are over *tracked* emails: an untracked
+/// email can never show an open.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    pub emails: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub tracked: i64,
+    pub unique_opens: i64,
+    pub unique_clicks: i64,
+    pub human_opens: i64,
+    pub human_clicks: i64,
+    pub machine_opens: i64,
+    pub machine_clicks: i64,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkClicks {
+    pub url: String,
+    #[sqlx(rename = "link_index")]
+    pub index: i64,
+    pub tag: Option<String>,
+    pub human_clicks: i64,
+    pub unique_human_clicks: i64,
+    pub machine_clicks: i64,
+}
+
+/// Which emails: a project's, queued in `[from, to)` (epoch ms), optionally of one campaign.
+pub struct Scope<'a> {
+    pub project_id: &'a str,
+    pub from: i64,
+    pub to: i64,
+    pub campaign_id: Option<&'a str>,
+}
+
+// SUM over BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot carry: cast back.
+const TOTALS: &str = "SELECT COUNT(*) AS emails, \
+    CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS sent, \
+    CAST(COALESCE(SUM(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
+    CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL AND tracked = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS tracked, \
+    CAST(COALESCE(SUM(CASE WHEN tracked = 1 AND opened_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_opens, \
+    CAST(COALESCE(SUM(CASE WHEN tracked = 1 AND clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_clicks, \
+    CAST(COALESCE(SUM(opens), 0) AS BIGINT) AS human_opens, \
+    CAST(COALESCE(SUM(clicks), 0) AS BIGINT) AS human_clicks, \
+    CAST(COALESCE(SUM(opens_machine), 0) AS BIGINT) AS machine_opens, \
+    CAST(COALESCE(SUM(clicks_machine), 0) AS BIGINT) AS machine_clicks \
+    FROM emails WHERE project_id = $1 AND created_at >= $2 AND created_at < $3 \
+    AND ($4 = '' OR campaign_id = $4)";
+
+const LINKS: &str = "SELECT ev.link_url AS url, ev.link_index AS link_index, ev.link_tag AS tag, \
+    CAST(COALESCE(SUM(CASE WHEN ev.machine IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS human_clicks, \
+    COUNT(DISTINCT CASE WHEN ev.machine IS NULL THEN ev.email_id END) AS unique_human_clicks, \
+    CAST(COALESCE(SUM(CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS machine_clicks \
+    FROM events ev JOIN emails e ON e.id = ev.email_id \
+    WHERE e.project_id = $1 AND e.created_at >= $2 AND e.created_at < $3 \
+    AND ($4 = '' OR e.campaign_id = $4) AND ev.name = 'email.click' \
+    GROUP BY ev.link_url, ev.link_index, ev.link_tag \
+    ORDER BY human_clicks DESC, ev.link_index LIMIT 200";
+
+pub async fn totals(db: &Db, s: &Scope<'_>) -> Result<Totals, sqlx::Error> {
+    sqlx::query_as(TOTALS)
+        .bind(s.project_id)
+        .bind(s.from)
+        .bind(s.to)
+        .bind(s.campaign_id.unwrap_or(""))
+        .fetch_one(&db.read)
+        .await
+}
+
+pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Error> {
+    sqlx::query_as(LINKS)
+        .bind(s.project_id)
+        .bind(s.from)
+        .bind(s.to)
+        .bind(s.campaign_id.unwrap_or(""))
+        .fetch_all(&db.read)
+        .await
+}

@@ -1,0 +1,95 @@
+//! Beacon's own tracking, wired in: the pixel and redirect endpoints, the ingest writer that
+//! records hits, and what a send needs to rewrite its HTML.
+
+mod apply;
+mod bursts;
+mod endpoints;
+pub mod ingest;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use beacon_tracking::classify::ClassifyConfig;
+use beacon_tracking::policy;
+use beacon_tracking::rewrite::RewriteConfig;
+use beacon_tracking::token::{KeyRing, SigningKey};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::startup::AppState;
+use crate::store::{Db, keys};
+
+pub use endpoints::PIXEL;
+
+/// Everything the tracking endpoints and the send path share.
+pub struct Tracking {
+    pub keyring: KeyRing,
+    pub rewrite: RewriteConfig,
+    pub classify: ClassifyConfig,
+    pub ingest: ingest::Ingest,
+    bursts: bursts::Bursts,
+}
+
+impl Tracking {
+    /// Loads the signing keys (creating the first), and starts the ingest writer.
+    pub async fn start(
+        db: &Db,
+        settings: &Settings,
+        public_url: &str,
+        stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<(Tracking, JoinHandle<()>)> {
+        let stored = keys::load_or_create(db).await?;
+        let mut ring = stored.iter().map(|k| SigningKey::new(k.id as u8, k.secret));
+        let signing = ring
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+        let keyring = KeyRing::new(signing, ring.collect());
+        let rewrite = RewriteConfig::builder(public_url)
+            .build()
+            .map_err(|e| anyhow::anyhow!("BEACON_PUBLIC_URL: {e}"))?;
+        let classify = ClassifyConfig::default().min_secs_after_send(settings.machine_min_secs);
+        let wait = Duration::from_millis(settings.ingest_wait_ms);
+        let (ingest, writer) = ingest::Ingest::start(db.clone(), wait, stop);
+        Ok((
+            Tracking {
+                keyring,
+                rewrite,
+                classify,
+                ingest,
+                bursts: bursts::Bursts::default(),
+            },
+            writer,
+        ))
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/o/{token}", get(endpoints::open))
+        .route("/c/{token}", get(endpoints::click))
+}
+
+impl Tracking {
+    /// The send's tracking decision: the project's mode × the send's source and template ×
+    /// the per-send override. All or nothing: opens and clicks together.
+    pub fn decide(project_mode: &str, send: &policy::Send, override_: Option<bool>) -> bool {
+        // Stored modes are validated on write; an unreadable one tracks (the default mode).
+        let mode = project_mode
+            .parse()
+            .unwrap_or(policy::TrackingMode::Enabled);
+        policy::should_track(mode, send, override_)
+    }
+
+    /// The HTML as delivered when tracked: links through signed redirects and the open pixel.
+    pub fn rewrite(&self, html: &str, email_id: &uuid::Uuid) -> String {
+        beacon_tracking::rewrite::rewrite_html(
+            html,
+            &self.rewrite,
+            &self.keyring,
+            *email_id.as_bytes(),
+        )
+        .html
+    }
+}
