@@ -135,8 +135,10 @@ impl Placeholder<'_> {
 /// ```
 pub fn placeholders(text: &str) -> impl Iterator<Item = Placeholder<'_>> {
     let mut from = 0;
+    // memmem is SIMD-accelerated; `str::find` would dominate the cost of a 60 KB template.
+    let finder = memchr::memmem::Finder::new(b"{{");
     std::iter::from_fn(move || {
-        while let Some(rel) = text[from..].find("{{") {
+        while let Some(rel) = finder.find(&text.as_bytes()[from..]) {
             let start = from + rel;
             if let Some(found) = parse_at(text, start) {
                 from = found.range.end;

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::{LinkInfo, RewriteConfig};
 use crate::html;
-use crate::token::{EmailId, KeyRing, click_url, open_url};
+use crate::token::{EmailId, KeyRing, open_url};
 
 /// Where a link was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +129,11 @@ impl<'a> Sealer<'a> {
         let token =
             self.keyring
                 .seal_click_parts(self.email_id, index, &link.url, link.tag.as_deref());
+        // The token is base64url: only the base URL can need escaping.
         out.push('"');
-        html::escape_into(&click_url(self.config.base_url(), &token), out);
+        html::escape_into(self.config.base_url(), out);
+        out.push_str("/c/");
+        out.push_str(&token);
         out.push('"');
     }
 
