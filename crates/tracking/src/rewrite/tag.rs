@@ -200,8 +200,8 @@ mod tests {
             ("href", Some("x y")),
             ("data-x", Some("1\"2")),
             ("k", Some("v/")),
-            ("bare", None),
-            ("=odd", None),
+            // Whitespace around `=` is allowed: `bare =odd` is `bare="odd"`.
+            ("bare", Some("odd")),
             ("title", Some("t")),
         ];
         let want: Vec<_> = want
@@ -214,6 +214,8 @@ mod tests {
     #[test]
     fn empty_and_unterminated() {
         assert_eq!(attrs("<a href=>"), [("href".into(), Some(String::new()))]);
+        // A leading `=` belongs to the name.
+        assert_eq!(attrs("<a =x>"), [("=x".into(), None)]);
         assert!(!parse(b"<a href=\"x", 0, 10).complete);
         assert!(!parse(b"<a href", 0, 7).complete);
     }
