@@ -13,7 +13,7 @@ pub async fn first_project(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             Some(u) => u.clone(),
             None => format!("http://{}", settings.listen),
         };
-        println!(
+        let banner = format!(
             "\nCreated the default project.\n\
              \n  secret key: {sk}   (server-side: everything)\
              \n  public key: {pk}   (browser-safe: /v1/track only)\n\
@@ -25,6 +25,9 @@ pub async fn first_project(db: &Db, settings: &Settings) -> anyhow::Result<()> {
             sk = project.secret_key,
             pk = project.public_key,
         );
+        // The banner is a courtesy: a closed stdout must not stop the service.
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(banner.as_bytes());
     }
     Ok(())
 }

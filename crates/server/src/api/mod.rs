@@ -4,6 +4,7 @@ mod contacts;
 mod emails;
 pub mod extract;
 mod health;
+mod metrics;
 mod page;
 mod project;
 mod send;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     Router::new()
         .merge(health::routes())
+        .merge(metrics::routes())
         .merge(send::routes())
         .merge(track::routes())
         .merge(contacts::routes())

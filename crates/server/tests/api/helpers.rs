@@ -31,6 +31,8 @@ pub struct Opts {
     pub max_attempts: Option<i64>,
     /// Judge hits this soon after sending as machine (tests default to 0: no such rule).
     pub machine_min_secs: Option<f64>,
+    /// Any other setting.
+    pub configure: Option<fn(&mut Settings)>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -47,6 +49,9 @@ pub async fn spawn_with(opts: Opts) -> TestApp {
     settings.machine_min_secs = opts.machine_min_secs.unwrap_or(0.0);
     // Tests stand in for clients at other addresses (Apple's proxies) through a trusted proxy.
     settings.trust_forwarded_for = true;
+    if let Some(configure) = opts.configure {
+        configure(&mut settings);
+    }
     if let Some(n) = opts.max_attempts {
         settings.max_attempts = n;
     }

@@ -3,10 +3,12 @@
 
 mod helpers;
 
+mod binary;
 mod contacts;
 mod delivery;
 mod errors;
 mod health;
+mod ingest;
 mod send;
 mod templates;
 mod track;

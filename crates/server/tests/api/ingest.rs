@@ -1,0 +1,173 @@
+//! The ingest path under trouble, and what it keeps of the client.
+
+use std::time::{Duration, Instant};
+
+use beacon::config::{HitIp, Settings};
+use beacon::store::{Backend, Db};
+use serde_json::json;
+
+use crate::helpers::{Opts, spawn_with};
+use crate::tracking::{BROWSER, hit, send_one, tracking_urls};
+
+const BODY: &str = r#"<p><a href="https://example.com/">x</a></p>"#;
+
+async fn metric(app: &crate::helpers::TestApp, name: &str) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_store_still_answers_within_the_bound_and_counts_the_miss() {
+    let app = spawn_with(Opts {
+        configure: Some(|s: &mut Settings| s.ingest_wait_ms = 300),
+        ..Opts::default()
+    })
+    .await;
+    let (email, contact) = send_one(
+        &app,
+        json!({ "to": "st@example.com", "subject": "s", "body": BODY }),
+    )
+    .await;
+    let pixel = tracking_urls(&app, email["html"].as_str().unwrap(), "/o/").remove(0);
+    let link = tracking_urls(&app, email["html"].as_str().unwrap(), "/c/").remove(0);
+
+    // Another client holds the write lock on the emails the ingest must update.
+    let db = Db::connect(&app.db_url).await.unwrap();
+    let mut conn = db.write.acquire().await.unwrap();
+    match db.backend {
+        Backend::Sqlite => sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .unwrap(),
+        Backend::Postgres => {
+            sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+            sqlx::query("LOCK TABLE emails IN EXCLUSIVE MODE")
+                .execute(&mut *conn)
+                .await
+                .unwrap()
+        }
+    };
+    let started = Instant::now();
+    let r = hit(&app, &pixel, BROWSER).await;
+    assert_eq!(r.status(), 200);
+    let r = hit(&app, &link, BROWSER).await;
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "https://example.com/");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered within the bound, not after the stall"
+    );
+    assert_eq!(metric(&app, "beacon_tracking_hits_missed_total").await, 2);
+
+    // Once the store is back the writer commits what it was holding.
+    sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+    drop(conn);
+    for _ in 0..100 {
+        if app
+            .events(&contact)
+            .await
+            .iter()
+            .filter(|e| e["name"] != "email.sent")
+            .count()
+            == 2
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(metric(&app, "beacon_tracking_hits_recorded_total").await, 2);
+    db.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_privacy_setting_decides_what_is_kept_of_the_client() {
+    let cases: [(fn(&mut Settings), Option<&str>, Option<&str>); 3] = [
+        (
+            |s| s.hit_ip = HitIp::Full,
+            Some("203.0.113.77"),
+            Some(BROWSER),
+        ),
+        (
+            |s| s.hit_ip = HitIp::Truncated,
+            Some("203.0.113.0"),
+            Some(BROWSER),
+        ),
+        (
+            |s| {
+                s.hit_ip = HitIp::None;
+                s.hit_user_agent = false;
+            },
+            None,
+            None,
+        ),
+    ];
+    for (configure, ip, ua) in cases {
+        let app = spawn_with(Opts {
+            configure: Some(configure),
+            ..Opts::default()
+        })
+        .await;
+        let (email, contact) = send_one(
+            &app,
+            json!({ "to": "pv@example.com", "subject": "s", "body": BODY }),
+        )
+        .await;
+        let pixel = tracking_urls(&app, email["html"].as_str().unwrap(), "/o/").remove(0);
+        app.client
+            .get(&pixel)
+            .header("user-agent", BROWSER)
+            .header("x-forwarded-for", "203.0.113.77")
+            .send()
+            .await
+            .unwrap();
+        let open = app.events(&contact).await.remove(0);
+        assert_eq!(open["data"]["ip"].as_str(), ip);
+        assert_eq!(open["data"]["userAgent"].as_str(), ua);
+        app.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_drains_the_writer() {
+    let app = spawn_with(Opts::default()).await;
+    let (email, _) = send_one(
+        &app,
+        json!({ "to": "gs@example.com", "subject": "s", "body": BODY }),
+    )
+    .await;
+    let pixel = tracking_urls(&app, email["html"].as_str().unwrap(), "/o/").remove(0);
+    // Stop the server while hits are still arriving: every one it answered is in the store.
+    let hits: Vec<_> = (0..200)
+        .map(|_| tokio::spawn(app.client.get(&pixel).header("user-agent", BROWSER).send()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let db_url = app.db_url.clone();
+    app.stop().await;
+    let mut answered = 0;
+    for h in hits {
+        if h.await.unwrap().is_ok_and(|r| r.status() == 200) {
+            answered += 1;
+        }
+    }
+    let db = Db::connect(&db_url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE name = 'email.open'")
+        .fetch_one(&db.read)
+        .await
+        .unwrap();
+    assert!(answered > 0, "some hits were answered before the stop");
+    assert!(n >= answered, "{answered} answered, {n} recorded");
+    db.close().await;
+}
