@@ -199,50 +199,28 @@ async fn patch(
     // Check the whole body before touching anything.
     let email = req.email.as_deref().map(parse_email).transpose()?;
     let data = data_object(req.data)?;
-    let mut contact = fetch(&state, &project.id, &id).await?;
-
-    let mut changed = false;
-    if let Some(email) = email.filter(|e| e.as_str() != contact.email) {
-        if let Some(other) = contacts::by_email(&state.db, &project.id, email.as_str()).await? {
-            return Err(clash(email.as_str(), &other.id));
-        }
-        contact.email = email.into_string();
-        changed = true;
-    }
-    if let Some(s) = req.subscribed {
-        contact.subscribed = store::flag(s);
-        changed = true;
-    }
-    if let Some(changes) = data {
-        let mut merged = contact.data_map();
-        for (key, value) in changes {
-            if value.is_null() {
-                merged.remove(&key);
-            } else {
-                merged.insert(key, value);
-            }
-        }
-        contact.data = Value::Object(merged).to_string();
-        changed = true;
-    }
-    if !changed {
-        return Ok(Json(json!({ "success": true, "data": view(&contact) })));
-    }
-    match contacts::update(&state.db, &contact).await {
-        Ok(()) => {}
-        // Another request took the address between our check and the update.
+    let changes = contacts::Changes {
+        subscribed: req.subscribed,
+        data,
+    };
+    match contacts::patch(
+        &state.db,
+        &project.id,
+        &id,
+        email.as_ref().map(|e| e.as_str()),
+        &changes,
+    )
+    .await
+    {
+        Ok(Some(contact)) => Ok(Json(json!({ "success": true, "data": view(&contact) }))),
+        Ok(None) => Err(ApiError::not_found("contact", &id)),
         Err(e) if store::is_unique_violation(&e) => {
-            let other = contacts::by_email(&state.db, &project.id, &contact.email).await?;
-            return Err(clash(
-                &contact.email,
-                other.map(|o| o.id).as_deref().unwrap_or("?"),
-            ));
+            let email = email.map(|e| e.into_string()).unwrap_or_default();
+            let other = contacts::by_email(&state.db, &project.id, &email).await?;
+            Err(clash(&email, other.map(|o| o.id).as_deref().unwrap_or("?")))
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    // Read back for the stored `updatedAt`; a concurrent delete makes it a 404.
-    let contact = fetch(&state, &project.id, &id).await?;
-    Ok(Json(json!({ "success": true, "data": view(&contact) })))
 }
 
 fn clash(email: &str, other_id: &str) -> ApiError {

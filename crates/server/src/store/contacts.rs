@@ -168,22 +168,54 @@ pub async fn count(db: &Db, project_id: &str) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// Replaces email, subscription and data of a contact. Fails with a unique violation when the
-/// new email belongs to another contact of the project.
-pub async fn update(db: &Db, contact: &Contact) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE contacts SET email = $1, subscribed = $2, data = $3, updated_at = $4 \
-         WHERE project_id = $5 AND id = $6",
-    )
-    .bind(&contact.email)
-    .bind(contact.subscribed)
-    .bind(&contact.data)
-    .bind(now_ms())
-    .bind(&contact.project_id)
-    .bind(&contact.id)
-    .execute(&db.write)
+/// Changes a contact in one transaction, under a row lock, so concurrent patches and merges
+/// apply one after the other. `None` when the contact does not exist. A new email that another
+/// contact of the project has fails with a unique violation.
+pub async fn patch(
+    db: &Db,
+    project_id: &str,
+    id: &str,
+    email: Option<&str>,
+    changes: &Changes,
+) -> Result<Option<Contact>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let now = now_ms();
+    let found =
+        sqlx::query("UPDATE contacts SET updated_at = $1 WHERE project_id = $2 AND id = $3")
+            .bind(now)
+            .bind(project_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if found == 0 {
+        return Ok(None);
+    }
+    let mut contact: Contact = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE project_id = $1 AND id = $2"
+    )))
+    .bind(project_id)
+    .bind(id)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(())
+    if let Some(email) = email {
+        contact.email = email.to_string();
+    }
+    if let Some(s) = changes.subscribed {
+        contact.subscribed = flag(s);
+    }
+    let mut data = contact.data_map();
+    merge(&mut data, changes.data.as_ref());
+    contact.data = Value::Object(data).to_string();
+    sqlx::query("UPDATE contacts SET email = $1, subscribed = $2, data = $3 WHERE id = $4")
+        .bind(&contact.email)
+        .bind(contact.subscribed)
+        .bind(&contact.data)
+        .bind(&contact.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(contact))
 }
 
 /// Deletes a contact with its events; its emails stay (they were sent) but lose the link.

@@ -15,7 +15,6 @@ pub struct TestApp {
     pub db_url: String,
     pub secret_key: String,
     pub public_key: String,
-    pub project_id: String,
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
@@ -77,7 +76,6 @@ pub async fn spawn_with(opts: Opts) -> TestApp {
         db_url,
         secret_key: project.secret_key,
         public_key: project.public_key,
-        project_id: project.id,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
