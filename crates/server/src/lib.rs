@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod render;
+pub mod sending;
 pub mod startup;
 pub mod store;
 pub mod time;

@@ -78,3 +78,16 @@ pub fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), ApiError>
     }
     Ok(())
 }
+
+/// Adds an unsubscribe footer to marketing HTML that has no `{{unsubscribeUrl}}` of its own:
+/// before the last `</body>`, or at the end.
+pub fn append_footer(html: &str, url: &str) -> String {
+    let footer = format!(
+        "<p style=\"font-size:12px;color:#666\"><a href=\"{}\">Unsubscribe</a></p>",
+        beacon_tracking::html::escape(url)
+    );
+    match html.to_ascii_lowercase().rfind("</body") {
+        Some(at) => format!("{}{footer}{}", &html[..at], &html[at..]),
+        None => format!("{html}{footer}"),
+    }
+}

@@ -15,10 +15,10 @@ use super::extract::{RawJson, SecretKey};
 use crate::domain::{EmailAddress, Mailbox, MailboxInput};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{self, BodyType, Content};
+use crate::sending::{self, Compose, Sender};
 use crate::startup::AppState;
-use crate::store::{self, contacts, emails, idempotency, templates};
-use crate::tracking::Tracking;
-use beacon_tracking::policy::{self, SourceType, TemplateType};
+use crate::store::{self, contacts, idempotency, templates};
+use beacon_tracking::policy::SourceType;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/send", post(send))
@@ -107,7 +107,8 @@ async fn send(
     let from_name = req
         .name
         .clone()
-        .filter(|n| !n.trim().is_empty())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
         .or(from.name.clone());
     if from_name
         .as_deref()
@@ -167,11 +168,33 @@ async fn send(
         return Err(ApiError::invalid("subject", "the subject is empty"));
     }
     let template_kind = template.as_ref().map(|t| t.kind.as_str());
-    let mut policy_send = policy::Send::new(SourceType::Transactional);
-    if let Some(kind) = template_kind.and_then(|k| k.parse::<TemplateType>().ok()) {
-        policy_send = policy_send.template(kind);
-    }
-    let tracked = Tracking::decide(&project.tracking_mode, &policy_send, req.tracking);
+    let tracked = sending::decide(
+        &project.tracking_mode,
+        SourceType::Transactional,
+        template.as_ref(),
+        None,
+        req.tracking,
+    );
+    let sender = Sender {
+        from: Mailbox {
+            name: from_name,
+            email: from.email,
+        },
+        reply_to,
+    };
+    let compose = Compose {
+        content: &content,
+        vars: &req.data,
+        source: SourceType::Transactional,
+        template: template.as_ref(),
+        campaign: None,
+        sender: &sender,
+        headers: &req.headers,
+        attachments: &attachments,
+        tracked,
+        unsubscribe: false,
+        due_at: store::now_ms(),
+    };
 
     let mut tx = state.db.begin().await?;
     let mut answers = Vec::with_capacity(recipients.len());
@@ -191,41 +214,7 @@ async fn send(
                 ),
             ));
         }
-        let mut vars = contact.data_map();
-        vars.extend(req.data.clone());
-        let rendered = render::render(&content, &vars)?;
-        let id = uuid::Uuid::now_v7();
-        // Rendered and tracked before queueing: the stored HTML is exactly what is delivered.
-        let html = if tracked {
-            state.tracking.rewrite(&rendered.html, &id)
-        } else {
-            rendered.html
-        };
-        let now = store::now_ms();
-        let email = emails::Email {
-            id: id.to_string(),
-            project_id: project.id.clone(),
-            contact_id: contact.id.clone(),
-            source_type: "TRANSACTIONAL".into(),
-            template_id: template.as_ref().map(|t| t.id.clone()),
-            campaign_id: None,
-            subject: rendered.subject,
-            from_email: from.email.to_string(),
-            from_name: from_name.clone(),
-            reply_to: reply_to.as_ref().map(ToString::to_string),
-            to_email: to.email.to_string(),
-            to_name: to.name.clone(),
-            headers: serde_json::to_string(&req.headers).unwrap_or_default(),
-            attachments: attachments.clone(),
-            html: Some(html),
-            text: Some(rendered.text),
-            tracked: store::flag(tracked),
-            status: "PENDING".into(),
-            next_attempt_at: now,
-            created_at: now,
-            ..emails::Email::default()
-        };
-        emails::insert(&mut tx, &email).await?;
+        let email = sending::queue(&mut tx, &state, &contact, to.name.clone(), &compose).await?;
         answers.push(
             json!({ "contact": { "id": contact.id, "email": contact.email }, "email": email.id }),
         );

@@ -1,0 +1,135 @@
+//! Queueing one email for one contact: the step every send path shares (`/v1/send`,
+//! campaigns, workflow steps). Renders the content with the contact's variables, applies the
+//! tracking decision to the HTML, adds the unsubscribe link and headers to marketing mail, and
+//! inserts the PENDING row — so what is stored is exactly what will be delivered.
+
+use std::collections::BTreeMap;
+
+use beacon_tracking::policy::{self, CampaignType, SourceType, TemplateType};
+use serde_json::{Map, Value};
+
+use crate::domain::{EmailAddress, Mailbox};
+use crate::error::ApiResult;
+use crate::render::{self, Content};
+use crate::startup::AppState;
+use crate::store::contacts::Contact;
+use crate::store::templates::Template;
+use crate::store::{self, Tx, emails};
+use crate::tracking::Tracking;
+
+/// Who an email comes from.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub from: Mailbox,
+    pub reply_to: Option<EmailAddress>,
+}
+
+/// Everything about an email except its recipient.
+pub struct Compose<'a> {
+    pub content: &'a Content,
+    /// Values for `{{var}}` placeholders (the contact's data is added under them).
+    pub vars: &'a Map<String, Value>,
+    pub source: SourceType,
+    pub template: Option<&'a Template>,
+    pub campaign: Option<(&'a str, CampaignType)>,
+    pub sender: &'a Sender,
+    pub headers: &'a BTreeMap<String, String>,
+    /// Attachments as stored (JSON array), `[]` for none.
+    pub attachments: &'a str,
+    /// The send's tracking decision (see [`decide`]).
+    pub tracked: bool,
+    /// Marketing mail: an unsubscribe link in the body and RFC 8058 one-click headers.
+    pub unsubscribe: bool,
+    /// When the email becomes due for delivery (epoch ms).
+    pub due_at: i64,
+}
+
+/// The tracking decision for a send: the project's mode × source × template × campaign type ×
+/// the per-send override.
+pub fn decide(
+    project_mode: &str,
+    source: SourceType,
+    template: Option<&Template>,
+    campaign: Option<CampaignType>,
+    override_: Option<bool>,
+) -> bool {
+    let mut send = policy::Send::new(source);
+    if let Some(kind) = template.and_then(|t| t.kind.parse::<TemplateType>().ok()) {
+        send = send.template(kind);
+    }
+    if let Some(kind) = campaign {
+        send = send.campaign(kind);
+    }
+    Tracking::decide(project_mode, &send, override_)
+}
+
+/// The page where a recipient confirms unsubscribing; the token is the email's sealed id.
+pub fn unsubscribe_url(state: &AppState, email_id: &uuid::Uuid) -> String {
+    format!(
+        "{}/unsubscribe/{}",
+        state.public_url,
+        state.tracking.keyring.seal_open(*email_id.as_bytes())
+    )
+}
+
+/// Renders and queues one email to `contact` inside `tx`.
+pub async fn queue(
+    tx: &mut Tx,
+    state: &AppState,
+    contact: &Contact,
+    to_name: Option<String>,
+    c: &Compose<'_>,
+) -> ApiResult<emails::Email> {
+    let mut vars = contact.data_map();
+    vars.extend(c.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.entry("email")
+        .or_insert_with(|| Value::String(contact.email.clone()));
+    let id = uuid::Uuid::now_v7();
+    let mut headers = c.headers.clone();
+    if c.unsubscribe {
+        let url = unsubscribe_url(state, &id);
+        vars.insert("unsubscribeUrl".into(), Value::String(url.clone()));
+        headers.insert("List-Unsubscribe".into(), format!("<{url}>"));
+        headers.insert(
+            "List-Unsubscribe-Post".into(),
+            "List-Unsubscribe=One-Click".into(),
+        );
+    }
+    let mut rendered = render::render(c.content, &vars)?;
+    if c.unsubscribe && !c.content.body.contains("unsubscribeUrl") {
+        let url = vars["unsubscribeUrl"].as_str().unwrap_or_default();
+        rendered.html = render::append_footer(&rendered.html, url);
+        rendered.text.push_str(&format!("\n\nUnsubscribe: {url}\n"));
+    }
+    // Tracked before queueing: the stored HTML is exactly what is delivered.
+    let html = if c.tracked {
+        state.tracking.rewrite(&rendered.html, &id)
+    } else {
+        rendered.html
+    };
+    let email = emails::Email {
+        id: id.to_string(),
+        project_id: contact.project_id.clone(),
+        contact_id: contact.id.clone(),
+        source_type: c.source.as_str().to_string(),
+        template_id: c.template.map(|t| t.id.clone()),
+        campaign_id: c.campaign.map(|(id, _)| id.to_string()),
+        subject: rendered.subject,
+        from_email: c.sender.from.email.to_string(),
+        from_name: c.sender.from.name.clone(),
+        reply_to: c.sender.reply_to.as_ref().map(ToString::to_string),
+        to_email: contact.email.clone(),
+        to_name,
+        headers: serde_json::to_string(&headers).unwrap_or_default(),
+        attachments: c.attachments.to_string(),
+        html: Some(html),
+        text: Some(rendered.text),
+        tracked: store::flag(c.tracked),
+        status: "PENDING".into(),
+        next_attempt_at: c.due_at,
+        created_at: store::now_ms(),
+        ..emails::Email::default()
+    };
+    emails::insert(tx, &email).await?;
+    Ok(email)
+}
