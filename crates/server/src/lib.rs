@@ -3,14 +3,17 @@
 
 pub mod api;
 pub mod bootstrap;
+pub mod campaigns;
 pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod render;
+pub mod segments;
 pub mod sending;
 pub mod startup;
 pub mod store;
 pub mod time;
 pub mod tracking;
+pub mod workflows;

@@ -1,5 +1,6 @@
 //! The HTTP API: one router per resource, merged here.
 
+mod campaigns;
 mod contacts;
 mod emails;
 pub mod extract;
@@ -7,10 +8,12 @@ mod health;
 mod metrics;
 mod page;
 mod project;
+mod segments;
 mod send;
 mod stats;
 mod templates;
 mod track;
+mod workflows;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,6 +36,9 @@ pub fn router(state: AppState) -> Router {
         .merge(emails::routes())
         .merge(project::routes())
         .merge(stats::routes())
+        .merge(segments::routes())
+        .merge(campaigns::routes())
+        .merge(workflows::routes())
         .merge(crate::tracking::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
         .layer(DefaultBodyLimit::max(limit))

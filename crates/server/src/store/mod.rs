@@ -116,16 +116,50 @@ impl Db {
 /// Migrations are embedded in the binary (without sqlx's macros, which would build a second copy
 /// of both drivers for the compiler), so `beacon` runs from any directory.
 type Migrations = &'static [(i64, &'static str, &'static str)];
-const SQLITE_MIGRATIONS: Migrations = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: Migrations = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: Migrations = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "segments",
+        include_str!("../../migrations/sqlite/0002_segments.sql"),
+    ),
+    (
+        3,
+        "campaigns",
+        include_str!("../../migrations/sqlite/0003_campaigns.sql"),
+    ),
+    (
+        4,
+        "workflows",
+        include_str!("../../migrations/sqlite/0004_workflows.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: Migrations = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "segments",
+        include_str!("../../migrations/postgres/0002_segments.sql"),
+    ),
+    (
+        3,
+        "campaigns",
+        include_str!("../../migrations/postgres/0003_campaigns.sql"),
+    ),
+    (
+        4,
+        "workflows",
+        include_str!("../../migrations/postgres/0004_workflows.sql"),
+    ),
+];
 
 /// Creates the file when missing, so `sqlite://beacon.db` works on a fresh machine.
 fn sqlite_url(url: &str) -> String {

@@ -1,0 +1,2 @@
+-- 0002_segments (placeholder until its tables land)
+SELECT 1;

@@ -1,0 +1,2 @@
+-- 0003_campaigns (placeholder until its tables land)
+SELECT 1;

@@ -1,0 +1,2 @@
+-- 0004_workflows (placeholder until its tables land)
+SELECT 1;

@@ -1,0 +1,2 @@
+//! Campaigns: one message to an audience, fanned out resumably.
+//! (Placeholder until the campaigns work lands.)
