@@ -20,14 +20,18 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         "# HELP beacon_tracking_hits_recorded_total Opens and clicks committed to the store.\n\
          # TYPE beacon_tracking_hits_recorded_total counter\n\
          beacon_tracking_hits_recorded_total {}\n\
-         # HELP beacon_tracking_hits_missed_total Opens and clicks answered without being committed in time.\n\
-         # TYPE beacon_tracking_hits_missed_total counter\n\
-         beacon_tracking_hits_missed_total {}\n\
+         # HELP beacon_tracking_hits_unconfirmed_total Opens and clicks answered before their commit was confirmed (usually committed later).\n\
+         # TYPE beacon_tracking_hits_unconfirmed_total counter\n\
+         beacon_tracking_hits_unconfirmed_total {}\n\
+         # HELP beacon_tracking_hits_dropped_total Opens and clicks that will never be recorded (queue full or refused by the store).\n\
+         # TYPE beacon_tracking_hits_dropped_total counter\n\
+         beacon_tracking_hits_dropped_total {}\n\
          # HELP beacon_tracking_batches_total Ingest transactions committed (group commits).\n\
          # TYPE beacon_tracking_batches_total counter\n\
          beacon_tracking_batches_total {}\n",
         c.recorded.load(Ordering::Relaxed),
-        c.missed.load(Ordering::Relaxed),
+        c.unconfirmed.load(Ordering::Relaxed),
+        c.dropped.load(Ordering::Relaxed),
         c.batches.load(Ordering::Relaxed),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)

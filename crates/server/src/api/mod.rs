@@ -41,6 +41,11 @@ pub fn router(state: AppState) -> Router {
         .merge(workflows::routes())
         .merge(crate::tracking::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::MethodNotAllowed(
+                "this endpoint does not take that method; see docs/API.md".into(),
+            )
+        })
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -35,7 +35,14 @@ pub async fn spawn_workers(
     }
     let (state, mut stop) = (state.clone(), stop);
     handles.push(tokio::spawn(async move {
-        loop {
+        for round in 0u64.. {
+            // Housekeeping, hourly: idempotency answers older than a day.
+            if round % 720 == 0 {
+                let day_ago = store::now_ms() - 86_400_000;
+                if let Err(e) = store::idempotency::purge(&state.db, day_ago).await {
+                    tracing::error!(error = %e, "purging old idempotency keys failed");
+                }
+            }
             match emails::recover_expired(&state.db).await {
                 Ok(0) => {}
                 Ok(n) => {

@@ -47,9 +47,12 @@ pub async fn insert(tx: &mut Tx, event: NewEvent<'_>) -> Result<Event, sqlx::Err
         created_at: now_ms(),
     };
     sqlx::query(
+        // A contact deleted since the email was sent gets no new events (its old ones are
+        // gone too): the email row's counters still move.
         "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
          machine, campaign_id, template_id, link_url, link_index, link_tag) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
+         WHERE EXISTS (SELECT 1 FROM contacts WHERE id = $3)",
     )
     .bind(&row.id)
     .bind(&row.project_id)

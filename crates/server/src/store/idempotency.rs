@@ -43,3 +43,15 @@ pub async fn remember(
     .await?;
     Ok(())
 }
+
+/// Forgets answers older than `before` (epoch ms). Keys are kept for at least a day, long
+/// enough for any client's retries.
+pub async fn purge(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(&db.write)
+            .await?
+            .rows_affected(),
+    )
+}

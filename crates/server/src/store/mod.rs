@@ -5,6 +5,7 @@
 //! are 0/1 and JSON is text. Where the dialects must differ (claiming queued work) the
 //! [`Backend`] says which text to use.
 
+pub mod campaigns;
 pub mod contacts;
 pub mod emails;
 pub mod events;

@@ -46,8 +46,8 @@ const TOTALS: &str = "SELECT COUNT(*) AS emails, \
     CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS sent, \
     CAST(COALESCE(SUM(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
     CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL AND tracked = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS tracked, \
-    CAST(COALESCE(SUM(CASE WHEN tracked = 1 AND opened_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_opens, \
-    CAST(COALESCE(SUM(CASE WHEN tracked = 1 AND clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_clicks, \
+    CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL AND tracked = 1 AND opened_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_opens, \
+    CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL AND tracked = 1 AND clicked_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_clicks, \
     CAST(COALESCE(SUM(opens), 0) AS BIGINT) AS human_opens, \
     CAST(COALESCE(SUM(clicks), 0) AS BIGINT) AS human_clicks, \
     CAST(COALESCE(SUM(opens_machine), 0) AS BIGINT) AS machine_opens, \

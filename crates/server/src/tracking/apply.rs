@@ -116,14 +116,9 @@ async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
                 "isFirstOpen".into(),
                 json!(human && after.opened_at == Some(hit.at) && after.opens == 1),
             );
-            d.insert(
-                "opens".into(),
-                json!(if human {
-                    after.opens
-                } else {
-                    after.opens_machine
-                }),
-            );
+            // Counters after this hit: `opens` counts people, `machineOpens` the rest.
+            d.insert("opens".into(), json!(after.opens));
+            d.insert("machineOpens".into(), json!(after.opens_machine));
             "email.open"
         }
         Kind::Click => {
@@ -139,14 +134,8 @@ async fn apply(tx: &mut Tx, hit: &Hit) -> Result<(), sqlx::Error> {
                 "isFirstClick".into(),
                 json!(human && after.clicked_at == Some(hit.at) && after.clicks == 1),
             );
-            d.insert(
-                "clicks".into(),
-                json!(if human {
-                    after.clicks
-                } else {
-                    after.clicks_machine
-                }),
-            );
+            d.insert("clicks".into(), json!(after.clicks));
+            d.insert("machineClicks".into(), json!(after.clicks_machine));
             "email.click"
         }
     };

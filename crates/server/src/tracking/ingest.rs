@@ -1,6 +1,7 @@
 //! The ingest writer: every open and click goes through one task that commits many hits per
 //! transaction (group commit). A handler waits for its hit's commit before answering, up to a
-//! bound; past it the recipient is answered anyway and the hit is counted as missed.
+//! bound; past it the recipient is answered anyway and the hit is counted as unconfirmed (it may
+//! still be committed later). A hit that can never be committed is counted as dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +25,11 @@ type Job = (Hit, oneshot::Sender<()>);
 pub struct Counters {
     /// Hits committed.
     pub recorded: AtomicU64,
-    /// Hits answered without being committed in time (store stalled or failing).
-    pub missed: AtomicU64,
+    /// Hits answered before their commit was confirmed (the store was slow or stalled); most are
+    /// committed later and then also counted in `recorded`.
+    pub unconfirmed: AtomicU64,
+    /// Hits that will never be recorded: the writer's queue was full, or the store refused them.
+    pub dropped: AtomicU64,
     /// Transactions committed (recorded / batches = the group-commit factor).
     pub batches: AtomicU64,
 }
@@ -57,15 +61,15 @@ impl Ingest {
     pub async fn record(&self, hit: Hit) -> bool {
         let (done, committed) = oneshot::channel();
         let kind = hit.kind;
-        let outcome = tokio::time::timeout(self.wait, async {
-            self.jobs.send((hit, done)).await.ok()?;
-            committed.await.ok()
-        })
-        .await;
-        let ok = matches!(outcome, Ok(Some(())));
+        if self.jobs.try_send((hit, done)).is_err() {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(kind = ?kind, "tracking hit dropped: the ingest queue is full");
+            return false;
+        }
+        let ok = matches!(tokio::time::timeout(self.wait, committed).await, Ok(Ok(())));
         if !ok {
-            self.counters.missed.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(kind = ?kind, "a tracking hit was answered but not recorded in time");
+            self.counters.unconfirmed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(kind = ?kind, "tracking hit answered before its commit was confirmed");
         }
         ok
     }
@@ -100,8 +104,8 @@ async fn writer(
     }
 }
 
-/// Commits a batch, retrying a failed transaction a few times; hits whose batch could not be
-/// committed get no acknowledgement (their handler counts them as missed).
+/// Commits a batch, retrying a failed transaction a few times. If the batch still fails, each
+/// hit is tried on its own, so one hit the store refuses cannot take its neighbours down.
 async fn commit(db: &Db, batch: &mut Vec<Job>, counters: &Counters) {
     let hits: Vec<&Hit> = batch.iter().map(|(h, _)| h).collect();
     let mut delay = Duration::from_millis(20);
@@ -124,5 +128,17 @@ async fn commit(db: &Db, batch: &mut Vec<Job>, counters: &Counters) {
             }
         }
     }
-    batch.clear();
+    for (hit, done) in batch.drain(..) {
+        match apply::apply_batch(db, &[&hit]).await {
+            Ok(()) => {
+                counters.recorded.fetch_add(1, Ordering::Relaxed);
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                let _ = done.send(());
+            }
+            Err(e) => {
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, email = %hit.email_id, "tracking hit dropped: the store refused it");
+            }
+        }
+    }
 }

@@ -69,7 +69,11 @@ async fn a_stalled_store_still_answers_within_the_bound_and_counts_the_miss() {
         started.elapsed() < Duration::from_secs(5),
         "answered within the bound, not after the stall"
     );
-    assert_eq!(metric(&app, "beacon_tracking_hits_missed_total").await, 2);
+    assert_eq!(
+        metric(&app, "beacon_tracking_hits_unconfirmed_total").await,
+        2
+    );
+    assert_eq!(metric(&app, "beacon_tracking_hits_dropped_total").await, 0);
 
     // Once the store is back the writer commits what it was holding.
     sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
