@@ -49,3 +49,13 @@ pub async fn matches(
 ) -> Result<bool, sqlx::Error> {
     Ok(false)
 }
+
+/// The condition of a project's segment, `None` when there is no such segment. (Used by
+/// campaigns for a `{"segmentId": …}` audience; keep this signature.)
+pub async fn load(
+    _db: &Db,
+    _project_id: &str,
+    _segment_id: &str,
+) -> Result<Option<Condition>, sqlx::Error> {
+    Ok(None)
+}
