@@ -24,8 +24,9 @@
 //!     attachments: vec![],
 //!     date: 1_700_000_000,
 //! };
-//! let raw = build(&msg).unwrap();
-//! assert!(raw.starts_with(b"From: "));
+//! let raw = String::from_utf8(build(&msg).unwrap()).unwrap();
+//! assert!(raw.contains("From: \"Example News\" <news@example.com>\r\n"));
+//! assert!(raw.contains("List-Unsubscribe: <https://example.com/u/1>\r\n"));
 //! ```
 #![forbid(unsafe_code)]
 

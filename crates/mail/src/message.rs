@@ -204,7 +204,8 @@ pub fn validate_custom_header(name: &str, value: &str) -> Result<(), BuildError>
 
 /// Builds the complete message (headers and body, CRLF line endings) ready for SMTP `DATA`.
 ///
-/// Header order: `From`, `To`, `Reply-To`, `Subject`, `Date`, `Message-ID`, custom headers,
+/// Header order: plain-ASCII custom headers (verbatim), then `From`, `To`, `Reply-To`,
+/// `Subject`, `Date`, `Message-ID`, non-ASCII custom headers (encoded),
 /// `MIME-Version`, then the body's `Content-Type`. Fails with a [`BuildError`] naming the field
 /// on any invalid input; nothing is silently dropped or rewritten.
 ///
@@ -256,9 +257,18 @@ pub fn build(msg: &OutgoingMessage) -> Result<Vec<u8>, BuildError> {
         .subject(Text::new(msg.subject.as_str()))
         .date(Date::new(msg.date))
         .message_id(MessageId::new(msg.message_id.as_str()));
+    // Plain-ASCII custom headers are written as they are, ahead of the builder's: mail-builder
+    // RFC 2047-encodes any word too long for one folded line, and `List-Unsubscribe:
+    // <https://…long token…>` encoded is unreadable to mail clients. Header order carries no
+    // meaning (RFC 5322 §3.6), CR/LF were refused above, and a line stays under the 998-byte
+    // limit. Non-ASCII values still go through the builder, which encodes them.
+    let mut verbatim = Vec::new();
     for (name, value) in &msg.headers {
-        // Text is written as-is when ASCII (folded at spaces) and RFC 2047-encoded otherwise.
-        builder = builder.header(name.as_str(), Text::new(value.as_str()));
+        if value.is_ascii() && name.len() + value.len() < 990 {
+            verbatim.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        } else {
+            builder = builder.header(name.as_str(), Text::new(value.as_str()));
+        }
     }
 
     let text: Option<Cow<'_, str>> = match (&msg.text, &msg.html) {
@@ -294,7 +304,7 @@ pub fn build(msg: &OutgoingMessage) -> Result<Vec<u8>, BuildError> {
         );
     }
 
-    let mut out = Vec::new();
+    let mut out = verbatim;
     builder.serialize(&mut out);
     Ok(out)
 }
