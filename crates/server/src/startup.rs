@@ -55,6 +55,7 @@ impl Application {
         };
         let mut workers = delivery::spawn_workers(&state, stop).await?;
         workers.push(ingest_writer);
+        workers.extend(crate::workflows::spawn(&state, shutdown.subscribe()));
         Ok(Application {
             port,
             listener,

@@ -195,6 +195,7 @@ async fn remove(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    crate::workflows::ensure_template_unused(&state.db, &project.id, &id).await?;
     if !templates::delete(&state.db, &project.id, &id).await? {
         return Err(ApiError::not_found("template", &id));
     }

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod projects;
 pub mod stats;
 pub mod templates;
+pub mod workflows;
 
 use std::str::FromStr;
 use std::time::Duration;

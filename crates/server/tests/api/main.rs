@@ -13,3 +13,4 @@ mod send;
 mod templates;
 mod track;
 mod tracking;
+mod workflows;
