@@ -210,6 +210,28 @@ pub async fn pending_events(
     .await
 }
 
+/// Whether an event named `name` on the contact, from `since` to `until`, is still waiting for
+/// the intake (a wait must not time out on an event that came in time but is not yet seen).
+pub async fn event_pending(
+    db: &Db,
+    contact_id: &str,
+    name: &str,
+    since: i64,
+    until: i64,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM events WHERE contact_id = $1 AND created_at >= $2 AND created_at <= $3 \
+         AND name = $4 AND workflow_state = 0 LIMIT 1",
+    )
+    .bind(contact_id)
+    .bind(since)
+    .bind(until)
+    .bind(name)
+    .fetch_optional(&db.read)
+    .await?;
+    Ok(found.is_some())
+}
+
 pub async fn events_done(tx: &mut Tx, ids: &[&str]) -> Result<(), sqlx::Error> {
     for chunk in ids.chunks(200) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();

@@ -143,6 +143,16 @@ impl Run<'_> {
                 self.goto(db.begin().await?, next.as_ref()).await
             }
             ("WAITING", Step::WaitForEvent { on_timeout, .. }) => {
+                if self.awaited_event_pending().await? {
+                    // Give the intake a moment to resume it instead of timing out.
+                    let tx = db.begin().await?;
+                    let m = Move {
+                        wait_event: self.exec.wait_event.clone(),
+                        wait_since: self.exec.wait_since,
+                        ..self.stay("WAITING", Some(now() + 250))
+                    };
+                    return self.commit(tx, m).await;
+                }
                 let mut tx = db.begin().await?;
                 self.history(&mut tx, "timed_out", None, None).await?;
                 self.goto(tx, on_timeout.as_ref()).await
@@ -223,6 +233,15 @@ impl Run<'_> {
                 self.commit(tx, self.stay("EXITED", None)).await
             }
         }
+    }
+
+    async fn awaited_event_pending(&self) -> anyhow::Result<bool> {
+        let (Some(name), Some(since)) = (&self.exec.wait_event, self.exec.wait_since) else {
+            return Ok(false);
+        };
+        let until = self.exec.due_at.unwrap_or_else(now);
+        let contact = &self.exec.contact_id;
+        Ok(workflows::event_pending(&self.state.db, contact, name, since, until).await?)
     }
 
     fn trigger_data(&self) -> Map<String, Value> {
