@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod outbox;
 pub mod projects;
+pub mod segments;
 pub mod stats;
 pub mod templates;
 pub mod workflows;

@@ -9,6 +9,7 @@ mod delivery;
 mod errors;
 mod health;
 mod ingest;
+mod segments;
 mod send;
 mod templates;
 mod track;
