@@ -375,10 +375,7 @@ async fn marketing_only_tracks_workflow_marketing_sends_but_not_transactional() 
     app.stop().await;
 }
 
-// Needs the segments work (`crate::segments::matches`) to have landed: with the interface
-// stub every contact takes the `no` branch.
 #[tokio::test]
-#[ignore = "needs the segments work (crate::segments) to land; passes with it"]
 async fn a_condition_takes_the_yes_or_the_no_branch() {
     let app = spawn_app().await;
     let wf = workflow(

@@ -119,9 +119,7 @@ async fn bad_definitions_are_refused_naming_the_problem() {
     app.stop().await;
 }
 
-// Needs the segments work (`Condition::parse`) to have landed: the interface stub accepts any rule.
 #[tokio::test]
-#[ignore = "needs the segments work (crate::segments) to land; passes with it"]
 async fn a_bad_rule_operator_is_refused() {
     let app = spawn_app().await;
     let (status, message) = refused(
