@@ -76,6 +76,10 @@ pub struct SettingsArgs {
     /// in milliseconds [default: 1000].
     #[arg(long, env = "BEACON_INGEST_WAIT_MS")]
     pub ingest_wait_ms: Option<u64>,
+    /// How long a node's hold on a campaign fan-out lasts without progress before another node
+    /// (or the next start) takes it over, in milliseconds [default: 30000].
+    #[arg(long, env = "BEACON_CAMPAIGN_LEASE_MS")]
+    pub campaign_lease_ms: Option<i64>,
 }
 
 /// What of a hit's client IP is kept.
@@ -136,6 +140,7 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     pub machine_min_secs: f64,
     pub ingest_wait_ms: u64,
+    pub campaign_lease_ms: i64,
     /// Print the first-start banner (keys and a curl) to stdout.
     pub banner: bool,
 }
@@ -208,6 +213,7 @@ impl SettingsArgs {
             trust_forwarded_for: a.trust_forwarded_for.unwrap_or(false),
             machine_min_secs: a.machine_min_secs.unwrap_or(3.0).max(0.0),
             ingest_wait_ms: a.ingest_wait_ms.unwrap_or(1000).max(1),
+            campaign_lease_ms: a.campaign_lease_ms.unwrap_or(30_000).max(100),
             banner: true,
         })
     }
@@ -235,6 +241,7 @@ impl SettingsArgs {
             trust_forwarded_for: self.trust_forwarded_for.or(file.trust_forwarded_for),
             machine_min_secs: self.machine_min_secs.or(file.machine_min_secs),
             ingest_wait_ms: self.ingest_wait_ms.or(file.ingest_wait_ms),
+            campaign_lease_ms: self.campaign_lease_ms.or(file.campaign_lease_ms),
         }
     }
 }

@@ -1,11 +1,14 @@
-//! Turns a send's subject and body into what is delivered: `{{var}}` placeholders filled
-//! (HTML-escaped in the body), Markdown rendered, and the text part derived from the HTML.
+//! Turns a send's subject and body into what is delivered: Markdown rendered, the text part
+//! derived from the HTML, `{{var}}` placeholders filled (HTML-escaped in the body), and — for a
+//! tracked send — links and pixel sealed, all from a form prepared once per content.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use beacon_tracking::rewrite::{CompiledTemplate, RewriteConfig};
+use beacon_tracking::token::{EmailId, KeyRing};
 use beacon_tracking::vars::{self, Escape};
 
 use crate::error::ApiError;
@@ -43,30 +46,86 @@ fn as_text(v: &Value) -> String {
     }
 }
 
-pub fn render(content: &Content, data: &Map<String, Value>) -> Result<Rendered, ApiError> {
-    let lookup = vars::from_fn(|key: &str| data.get(key).map(as_text));
-    let subject = vars::substitute(&content.subject, &lookup, Escape::None);
-    if subject.contains(['\r', '\n']) {
-        return Err(ApiError::invalid(
-            "subject",
-            "the subject may not contain line breaks",
-        ));
-    }
-    let html = match content.kind {
-        BodyType::Html => vars::substitute(&content.body, &lookup, Escape::Html),
-        BodyType::Markdown => {
-            let md = vars::substitute(&content.body, &lookup, Escape::Html);
-            let mut out = String::with_capacity(md.len() * 3 / 2);
-            pulldown_cmark::html::push_html(&mut out, pulldown_cmark::Parser::new(&md));
-            out
+/// Content prepared once for any number of recipients: the HTML parsed once (links and pixel
+/// located), the text part derived once. Each recipient then only substitutes its variables and
+/// splices its tokens — the per-recipient cost a million-recipient campaign pays.
+pub struct Prepared {
+    subject: String,
+    html: CompiledTemplate,
+    text: String,
+}
+
+impl Prepared {
+    /// `footer`: add an unsubscribe link (to `{{unsubscribeUrl}}`) when the body has none.
+    pub fn new(content: &Content, footer: bool, config: &RewriteConfig) -> Prepared {
+        let mut html = match content.kind {
+            BodyType::Html => content.body.clone(),
+            BodyType::Markdown => {
+                // Placeholders pass through Markdown as text, and values are escaped when
+                // substituted, so a value can never inject Markdown or HTML.
+                let mut out = String::with_capacity(content.body.len() * 3 / 2);
+                pulldown_cmark::html::push_html(
+                    &mut out,
+                    pulldown_cmark::Parser::new(&content.body),
+                );
+                out
+            }
+        };
+        if footer && !content.body.contains("unsubscribeUrl") {
+            html = append_footer(&html, "{{unsubscribeUrl}}");
         }
-    };
-    let text = beacon_mail::html_to_text(&html);
-    Ok(Rendered {
-        subject,
-        html,
-        text,
-    })
+        let text = text_template(&html);
+        Prepared {
+            subject: content.subject.clone(),
+            html: CompiledTemplate::compile(&html, config),
+            text,
+        }
+    }
+
+    /// One recipient's subject, HTML and text; `track` seals that email's links and pixel.
+    pub fn render(
+        &self,
+        data: &Map<String, Value>,
+        track: Option<(&KeyRing, EmailId)>,
+    ) -> Result<Rendered, ApiError> {
+        let lookup = vars::from_fn(|key: &str| data.get(key).map(as_text));
+        let subject = vars::substitute(&self.subject, &lookup, Escape::None);
+        if subject.contains(['\r', '\n']) {
+            return Err(ApiError::invalid(
+                "subject",
+                "the subject may not contain line breaks",
+            ));
+        }
+        let html = match track {
+            Some((keys, email_id)) => self.html.render(keys, email_id, &lookup),
+            None => self.html.render_untracked(&lookup),
+        };
+        let text = vars::substitute(&self.text, &lookup, Escape::None);
+        Ok(Rendered {
+            subject,
+            html,
+            text,
+        })
+    }
+}
+
+/// The text part of a template, placeholders intact. Placeholders are masked while the text
+/// is derived (`{{ a ?? b }}` holds spaces, where line wrapping could split it) and put back.
+fn text_template(html: &str) -> String {
+    let found: Vec<_> = vars::placeholders(html).map(|p| p.range).collect();
+    let mut masked = String::with_capacity(html.len());
+    let mut last = 0;
+    for (n, range) in found.iter().enumerate() {
+        masked.push_str(&html[last..range.start]);
+        masked.push_str(&format!("{{{{beacon{n}}}}}"));
+        last = range.end;
+    }
+    masked.push_str(&html[last..]);
+    let mut text = beacon_mail::html_to_text(&masked);
+    for (n, range) in found.iter().enumerate().rev() {
+        text = text.replace(&format!("{{{{beacon{n}}}}}"), &html[range.clone()]);
+    }
+    text
 }
 
 /// Custom headers are checked when the send is accepted (not when delivered), so a bad one is a

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::domain::{EmailAddress, Mailbox};
 use crate::error::ApiResult;
-use crate::render::{self, Content};
+use crate::render::{Content, Prepared};
 use crate::startup::AppState;
 use crate::store::contacts::Contact;
 use crate::store::templates::Template;
@@ -72,13 +72,32 @@ pub fn unsubscribe_url(state: &AppState, email_id: &uuid::Uuid) -> String {
     )
 }
 
-/// Renders and queues one email to `contact` inside `tx`.
+/// Renders and queues one email to `contact` inside `tx`, preparing the content first (for one
+/// recipient or a handful; campaigns prepare once and call [`queue_prepared`]).
 pub async fn queue(
     tx: &mut Tx,
     state: &AppState,
     contact: &Contact,
     to_name: Option<String>,
     c: &Compose<'_>,
+) -> ApiResult<emails::Email> {
+    let prepared = prepare(state, c);
+    queue_prepared(tx, state, contact, to_name, c, &prepared).await
+}
+
+/// The content of `c` prepared for rendering (see [`Prepared`]).
+pub fn prepare(state: &AppState, c: &Compose<'_>) -> Prepared {
+    Prepared::new(c.content, c.unsubscribe, &state.tracking.rewrite)
+}
+
+/// Queues one email to `contact` from content prepared by [`prepare`].
+pub async fn queue_prepared(
+    tx: &mut Tx,
+    state: &AppState,
+    contact: &Contact,
+    to_name: Option<String>,
+    c: &Compose<'_>,
+    prepared: &Prepared,
 ) -> ApiResult<emails::Email> {
     let mut vars = contact.data_map();
     vars.extend(c.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -95,18 +114,9 @@ pub async fn queue(
             "List-Unsubscribe=One-Click".into(),
         );
     }
-    let mut rendered = render::render(c.content, &vars)?;
-    if c.unsubscribe && !c.content.body.contains("unsubscribeUrl") {
-        let url = vars["unsubscribeUrl"].as_str().unwrap_or_default();
-        rendered.html = render::append_footer(&rendered.html, url);
-        rendered.text.push_str(&format!("\n\nUnsubscribe: {url}\n"));
-    }
     // Tracked before queueing: the stored HTML is exactly what is delivered.
-    let html = if c.tracked {
-        state.tracking.rewrite(&rendered.html, &id)
-    } else {
-        rendered.html
-    };
+    let keys = &state.tracking.keyring;
+    let rendered = prepared.render(&vars, c.tracked.then_some((keys, *id.as_bytes())))?;
     let email = emails::Email {
         id: id.to_string(),
         project_id: contact.project_id.clone(),
@@ -122,7 +132,7 @@ pub async fn queue(
         to_name,
         headers: serde_json::to_string(&headers).unwrap_or_default(),
         attachments: c.attachments.to_string(),
-        html: Some(html),
+        html: Some(rendered.html),
         text: Some(rendered.text),
         tracked: store::flag(c.tracked),
         status: "PENDING".into(),

@@ -53,8 +53,9 @@ impl Application {
             queue_wake: Arc::new(Notify::new()),
             tracking: Arc::new(tracking),
         };
-        let mut workers = delivery::spawn_workers(&state, stop).await?;
+        let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);
+        workers.push(crate::campaigns::spawn(&state, stop.clone()));
         workers.extend(crate::workflows::spawn(&state, shutdown.subscribe()));
         Ok(Application {
             port,

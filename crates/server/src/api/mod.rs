@@ -1,5 +1,6 @@
 //! The HTTP API: one router per resource, merged here.
 
+mod campaign_stats;
 mod campaigns;
 mod contacts;
 mod emails;
@@ -13,6 +14,7 @@ mod send;
 mod stats;
 mod templates;
 mod track;
+mod unsubscribe;
 mod workflows;
 
 use axum::Router;
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(segments::routes())
         .merge(campaigns::routes())
         .merge(workflows::routes())
+        .merge(unsubscribe::routes())
         .merge(crate::tracking::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
         .method_not_allowed_fallback(|| async {

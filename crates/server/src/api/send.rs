@@ -196,6 +196,7 @@ async fn send(
         due_at: store::now_ms(),
     };
 
+    let prepared = sending::prepare(&state, &compose);
     let mut tx = state.db.begin().await?;
     let mut answers = Vec::with_capacity(recipients.len());
     let changes = contacts::Changes {
@@ -214,7 +215,15 @@ async fn send(
                 ),
             ));
         }
-        let email = sending::queue(&mut tx, &state, &contact, to.name.clone(), &compose).await?;
+        let email = sending::queue_prepared(
+            &mut tx,
+            &state,
+            &contact,
+            to.name.clone(),
+            &compose,
+            &prepared,
+        )
+        .await?;
         answers.push(
             json!({ "contact": { "id": contact.id, "email": contact.email }, "email": email.id }),
         );

@@ -48,7 +48,7 @@ fn parse_type(raw: &str) -> ApiResult<TemplateType> {
     TemplateType::from_str(raw).map_err(|e| ApiError::invalid("type", e.to_string()))
 }
 
-fn check_name(name: &str) -> ApiResult<()> {
+pub(super) fn check_name(name: &str) -> ApiResult<()> {
     if name.trim().is_empty() {
         return Err(ApiError::invalid("name", "the name is empty"));
     }
@@ -56,7 +56,7 @@ fn check_name(name: &str) -> ApiResult<()> {
 }
 
 /// The subject becomes a header, so a line break in it could inject other headers.
-fn check_subject(subject: &str) -> ApiResult<()> {
+pub(super) fn check_subject(subject: &str) -> ApiResult<()> {
     if subject.trim().is_empty() {
         return Err(ApiError::invalid("subject", "the subject is empty"));
     }
@@ -69,7 +69,7 @@ fn check_subject(subject: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn check_body(body: &str) -> ApiResult<()> {
+pub(super) fn check_body(body: &str) -> ApiResult<()> {
     if body.trim().is_empty() {
         return Err(ApiError::invalid("body", "the body is empty"));
     }

@@ -210,3 +210,12 @@ pub async fn finish(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     .await?;
     Ok(())
 }
+
+/// A runner stopping gracefully hands its campaign back at once (the lease ends now).
+pub async fn release(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE campaigns SET lease_until = 0 WHERE id = $1 AND status = 'SENDING'")
+        .bind(id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
+}

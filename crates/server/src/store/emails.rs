@@ -207,3 +207,13 @@ pub async fn sent_at(db: &Db, id: &str) -> Result<Option<i64>, sqlx::Error> {
         .await?;
     Ok(row.flatten())
 }
+
+/// An email by id alone (for the public unsubscribe page, which has no API key).
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Email>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM emails WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&db.read)
+    .await
+}

@@ -11,6 +11,7 @@ use super::Db;
 pub struct Totals {
     pub emails: i64,
     pub sent: i64,
+    pub delivered: i64,
     pub failed: i64,
     pub tracked: i64,
     pub unique_opens: i64,
@@ -44,6 +45,7 @@ pub struct Scope<'a> {
 // SUM over BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot carry: cast back.
 const TOTALS: &str = "SELECT COUNT(*) AS emails, \
     CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS sent, \
+    CAST(COALESCE(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS delivered, \
     CAST(COALESCE(SUM(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
     CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL AND tracked = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS tracked, \
     CAST(COALESCE(SUM(CASE WHEN sent_at IS NOT NULL AND tracked = 1 AND opened_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS unique_opens, \
@@ -83,4 +85,40 @@ pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Erro
         .bind(s.campaign_id.unwrap_or(""))
         .fetch_all(&db.read)
         .await
+}
+
+/// Opens and clicks in one hour after a start time.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Hour {
+    /// Hours since the start (0 = the first hour).
+    pub hour: i64,
+    pub opens: i64,
+    pub clicks: i64,
+    pub machine_opens: i64,
+    pub machine_clicks: i64,
+}
+
+/// A campaign's opens and clicks per hour since `since` (epoch ms), humans and machines apart.
+pub async fn hourly(
+    db: &Db,
+    project_id: &str,
+    campaign_id: &str,
+    since: i64,
+) -> Result<Vec<Hour>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT CAST((created_at - $3) / 3600000 AS BIGINT) AS hour, \
+         CAST(SUM(CASE WHEN name = 'email.open' AND machine IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS opens, \
+         CAST(SUM(CASE WHEN name = 'email.click' AND machine IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS clicks, \
+         CAST(SUM(CASE WHEN name = 'email.open' AND machine IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS machine_opens, \
+         CAST(SUM(CASE WHEN name = 'email.click' AND machine IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS machine_clicks \
+         FROM events WHERE project_id = $1 AND campaign_id = $2 \
+         AND name IN ('email.open', 'email.click') AND created_at >= $3 \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind(project_id)
+    .bind(campaign_id)
+    .bind(since)
+    .fetch_all(&db.read)
+    .await
 }

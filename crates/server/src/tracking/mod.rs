@@ -81,15 +81,4 @@ impl Tracking {
             .unwrap_or(policy::TrackingMode::Enabled);
         policy::should_track(mode, send, override_)
     }
-
-    /// The HTML as delivered when tracked: links through signed redirects and the open pixel.
-    pub fn rewrite(&self, html: &str, email_id: &uuid::Uuid) -> String {
-        beacon_tracking::rewrite::rewrite_html(
-            html,
-            &self.rewrite,
-            &self.keyring,
-            *email_id.as_bytes(),
-        )
-        .html
-    }
 }

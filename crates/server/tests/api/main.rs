@@ -4,6 +4,7 @@
 mod helpers;
 
 mod binary;
+mod campaigns;
 mod contacts;
 mod delivery;
 mod errors;
