@@ -459,3 +459,49 @@ async fn a_restart_mid_fan_out_neither_skips_nor_doubles() {
     db.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_campaign_to_a_segment_reaches_only_its_members_and_its_stats_show_their_activity() {
+    let app = spawn_app().await;
+    let mut pro = Vec::new();
+    for (email, plan) in [
+        ("p1@example.com", "pro"),
+        ("p2@example.com", "pro"),
+        ("f1@example.com", "free"),
+    ] {
+        let r: Value = app
+            .post(
+                "/v1/contacts",
+                &json!({ "email": email, "subscribed": true, "data": { "plan": plan } }),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if plan == "pro" {
+            pro.push(r["data"]["id"].as_str().unwrap().to_string());
+        }
+    }
+    let seg: Value = app
+        .post("/v1/segments", &json!({ "name": "Pro", "condition": { "field": "data.plan", "op": "equals", "value": "pro" } }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let seg_id = seg["data"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{seg}"));
+    let c = create(&app, json!({ "audience": { "segmentId": seg_id } })).await;
+    let id = c["id"].as_str().unwrap();
+    send_now(&app, id).await;
+    let done = wait_campaign(&app, id, "SENT").await;
+    assert_eq!(done["recipients"], 2, "only the segment's members");
+    let emails = wait_sent(&app, &pro, id, 2).await;
+    let html = emails[0]["html"].as_str().unwrap();
+    hit(&app, &tracking_urls(&app, html, "/c/")[0], BROWSER).await;
+    let s = app.get_json(&format!("/v1/campaigns/{id}/stats")).await["data"].clone();
+    assert_eq!(s["uniqueClicks"], 1);
+    assert_eq!(s["uniqueOpens"], 1, "the click implies an open");
+    assert_eq!(s["clickRate"], 0.5);
+    app.stop().await;
+}
