@@ -165,6 +165,13 @@ async fn remove(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    // A campaign still to go out would find its audience gone.
+    if let Some(c) = store::campaigns::pending_for_segment(&state.db, &project.id, &id).await? {
+        return Err(ApiError::Conflict(format!(
+            "segment {id} is the audience of campaign {:?} ({}), which is {}; cancel or change it first",
+            c.name, c.id, c.status
+        )));
+    }
     if !store::segments::delete(&state.db, &project.id, &id).await? {
         return Err(ApiError::not_found("segment", &id));
     }

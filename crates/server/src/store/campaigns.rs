@@ -219,3 +219,22 @@ pub async fn release(db: &Db, id: &str) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// A DRAFT, SCHEDULED or SENDING campaign whose audience is this segment, if any.
+pub async fn pending_for_segment(
+    db: &Db,
+    project_id: &str,
+    segment_id: &str,
+) -> Result<Option<Campaign>, sqlx::Error> {
+    // Audiences are stored as the compact JSON they were given, and the only form that names a
+    // segment is `{"segmentId": …}`, so equality on that text finds them.
+    let audience = serde_json::json!({ "segmentId": segment_id }).to_string();
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM campaigns WHERE project_id = $1 AND audience = $2 \
+         AND status IN ('DRAFT', 'SCHEDULED', 'SENDING') LIMIT 1"
+    )))
+    .bind(project_id)
+    .bind(audience)
+    .fetch_optional(&db.read)
+    .await
+}

@@ -493,6 +493,12 @@ async fn a_campaign_to_a_segment_reaches_only_its_members_and_its_stats_show_the
         .unwrap_or_else(|| panic!("{seg}"));
     let c = create(&app, json!({ "audience": { "segmentId": seg_id } })).await;
     let id = c["id"].as_str().unwrap();
+    let r = app.delete(&format!("/v1/segments/{seg_id}")).await;
+    assert_eq!(
+        r.status(),
+        409,
+        "a campaign still to go out needs its segment"
+    );
     send_now(&app, id).await;
     let done = wait_campaign(&app, id, "SENT").await;
     assert_eq!(done["recipients"], 2, "only the segment's members");
