@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, ConnectOptions, SqlSafeStr};
+use sqlx::{AnyPool, AssertSqlSafe, ConnectOptions, SqlSafeStr};
 
 /// Which database is behind the pools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,18 +83,14 @@ impl Db {
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
-        let files = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
-        let migrations = files
+        let migrations = MIGRATIONS
             .iter()
             .map(|(version, description, sql)| {
                 Migration::new(
                     *version,
                     (*description).into(),
                     MigrationType::Simple,
-                    sql.into_sql_str(),
+                    AssertSqlSafe(dialect(sql, self.backend)).into_sql_str(),
                     false,
                 )
             })
@@ -117,52 +113,34 @@ impl Db {
 }
 
 /// Migrations are embedded in the binary (without sqlx's macros, which would build a second copy
-/// of both drivers for the compiler), so `beacon` runs from any directory.
-type Migrations = &'static [(i64, &'static str, &'static str)];
-const SQLITE_MIGRATIONS: Migrations = &[
-    (
-        1,
-        "init",
-        include_str!("../../migrations/sqlite/0001_init.sql"),
-    ),
+/// of both drivers for the compiler), so `beacon` runs from any directory. One text serves both
+/// databases: the only type that differs is the byte string (see [`dialect`]).
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
     (
         2,
         "segments",
-        include_str!("../../migrations/sqlite/0002_segments.sql"),
+        include_str!("../../migrations/0002_segments.sql"),
     ),
     (
         3,
         "campaigns",
-        include_str!("../../migrations/sqlite/0003_campaigns.sql"),
+        include_str!("../../migrations/0003_campaigns.sql"),
     ),
     (
         4,
         "workflows",
-        include_str!("../../migrations/sqlite/0004_workflows.sql"),
+        include_str!("../../migrations/0004_workflows.sql"),
     ),
 ];
-const POSTGRES_MIGRATIONS: Migrations = &[
-    (
-        1,
-        "init",
-        include_str!("../../migrations/postgres/0001_init.sql"),
-    ),
-    (
-        2,
-        "segments",
-        include_str!("../../migrations/postgres/0002_segments.sql"),
-    ),
-    (
-        3,
-        "campaigns",
-        include_str!("../../migrations/postgres/0003_campaigns.sql"),
-    ),
-    (
-        4,
-        "workflows",
-        include_str!("../../migrations/postgres/0004_workflows.sql"),
-    ),
-];
+
+/// A migration's text for `backend`.
+fn dialect(sql: &str, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => sql.to_string(),
+        Backend::Postgres => sql.replace(" BLOB ", " BYTEA "),
+    }
+}
 
 /// Creates the file when missing, so `sqlite://beacon.db` works on a fresh machine.
 fn sqlite_url(url: &str) -> String {

@@ -1,6 +1,6 @@
--- Beacon schema (SQLite). Kept column-for-column identical to migrations/postgres so one set of
--- queries serves both: ids are TEXT (UUIDv7, time-ordered so inserts stay append-mostly), times
--- are BIGINT milliseconds since the epoch, booleans are 0/1 integers, JSON is TEXT.
+-- Beacon schema. One text for SQLite and PostgreSQL (store/mod.rs swaps BLOB for BYTEA), so one
+-- set of queries serves both: ids are TEXT (UUIDv7, time-ordered so inserts stay append-mostly),
+-- times are BIGINT milliseconds since the epoch, booleans are 0/1 integers, JSON is TEXT.
 
 CREATE TABLE projects (
     id            TEXT PRIMARY KEY,
