@@ -1,5 +1,5 @@
 -- 0004_workflows: workflows, their executions (which are also the timer queue) and history.
--- Kept column-for-column identical between migrations/sqlite and migrations/postgres.
+-- One text for SQLite and PostgreSQL, like every migration here.
 
 -- Events are picked up by the workflow engine from the store, so the hot insert paths (track,
 -- delivery, tracking ingest) do no workflow work: 0 = not yet seen by the engine, 1 = done.
