@@ -10,8 +10,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::apply::{self, Hit};
+use super::apply;
 use crate::store::Db;
+
+// What one hit is, and the writer's one transaction, for the group-commit benchmark
+// (`crates/bench`), which measures `apply_batch` at fixed batch sizes.
+pub use super::apply::{Hit, Kind, Link, apply_batch};
 
 /// Hits committed in one transaction at most: big enough to amortise the commit (SQLite does
 /// ~20k autocommits/s but ~260k rows/s in large transactions), small enough to keep latency low.
