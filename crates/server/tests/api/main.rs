@@ -4,6 +4,7 @@
 mod helpers;
 
 mod binary;
+mod campaign_fanout;
 mod campaigns;
 mod contacts;
 mod delivery;
@@ -15,4 +16,5 @@ mod send;
 mod templates;
 mod track;
 mod tracking;
+mod tracking_settings;
 mod workflows;
