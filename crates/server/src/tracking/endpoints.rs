@@ -121,7 +121,16 @@ async fn hit(
     let purpose = ["sec-purpose", "purpose", "x-purpose", "x-moz"]
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
-    let sent_at = store::emails::sent_at(&state.db, &id).await.ok().flatten();
+    let sent_at = match t.sent.get(email_id) {
+        Some(at) => Some(at),
+        None => {
+            let at = store::emails::sent_at(&state.db, &id).await.ok().flatten();
+            if let Some(at) = at {
+                t.sent.remember(email_id, at);
+            }
+            at
+        }
+    };
     let recent_clicks = if kind == Kind::Click {
         t.bursts.hit(email_id, now)
     } else {

@@ -5,6 +5,7 @@ mod apply;
 mod bursts;
 mod endpoints;
 pub mod ingest;
+mod sent;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub struct Tracking {
     pub classify: ClassifyConfig,
     pub ingest: ingest::Ingest,
     bursts: bursts::Bursts,
+    sent: sent::SentTimes,
 }
 
 impl Tracking {
@@ -59,6 +61,7 @@ impl Tracking {
                 classify,
                 ingest,
                 bursts: bursts::Bursts::default(),
+                sent: sent::SentTimes::default(),
             },
             writer,
         ))
