@@ -80,6 +80,18 @@ pub struct SettingsArgs {
     /// (or the next start) takes it over, in milliseconds [default: 30000].
     #[arg(long, env = "BEACON_CAMPAIGN_LEASE_MS")]
     pub campaign_lease_ms: Option<i64>,
+    /// Amazon SNS topic ARNs whose notifications `POST /webhooks/sns` accepts, comma-separated
+    /// [default: none, so every notification is refused].
+    #[arg(long, env = "BEACON_SNS_TOPIC_ARNS")]
+    pub sns_topic_arns: Option<String>,
+    /// Host an SNS signing certificate or subscribe URL may come from; `*` stands for one DNS
+    /// label (the region) [default: sns.*.amazonaws.com].
+    #[arg(long, env = "BEACON_SNS_CERT_HOST")]
+    pub sns_cert_host: Option<String>,
+    /// TESTS ONLY: also accept http:// certificate and subscribe URLs (never in production:
+    /// anyone on the path could then forge SNS notifications) [default: false].
+    #[arg(long, env = "BEACON_SNS_ALLOW_INSECURE_CERT_URL")]
+    pub sns_allow_insecure_cert_url: Option<bool>,
 }
 
 /// What of a hit's client IP is kept.
@@ -141,6 +153,12 @@ pub struct Settings {
     pub machine_min_secs: f64,
     pub ingest_wait_ms: u64,
     pub campaign_lease_ms: i64,
+    /// Topic ARNs `POST /webhooks/sns` accepts; empty refuses every notification.
+    pub sns_topic_arns: Vec<String>,
+    /// Allowed host of SNS certificate and subscribe URLs (`*` = one DNS label).
+    pub sns_cert_host: String,
+    /// Test-only: accept http:// certificate and subscribe URLs.
+    pub sns_allow_insecure_cert_url: bool,
     /// Print the first-start banner (keys and a curl) to stdout.
     pub banner: bool,
 }
@@ -214,6 +232,19 @@ impl SettingsArgs {
             machine_min_secs: a.machine_min_secs.unwrap_or(3.0).max(0.0),
             ingest_wait_ms: a.ingest_wait_ms.unwrap_or(1000).max(1),
             campaign_lease_ms: a.campaign_lease_ms.unwrap_or(30_000).max(100),
+            sns_topic_arns: a
+                .sns_topic_arns
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            sns_cert_host: a
+                .sns_cert_host
+                .unwrap_or_else(|| "sns.*.amazonaws.com".into())
+                .to_ascii_lowercase(),
+            sns_allow_insecure_cert_url: a.sns_allow_insecure_cert_url.unwrap_or(false),
             banner: true,
         })
     }
@@ -242,6 +273,11 @@ impl SettingsArgs {
             machine_min_secs: self.machine_min_secs.or(file.machine_min_secs),
             ingest_wait_ms: self.ingest_wait_ms.or(file.ingest_wait_ms),
             campaign_lease_ms: self.campaign_lease_ms.or(file.campaign_lease_ms),
+            sns_topic_arns: self.sns_topic_arns.or(file.sns_topic_arns),
+            sns_cert_host: self.sns_cert_host.or(file.sns_cert_host),
+            sns_allow_insecure_cert_url: self
+                .sns_allow_insecure_cert_url
+                .or(file.sns_allow_insecure_cert_url),
         }
     }
 }

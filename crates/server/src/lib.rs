@@ -12,6 +12,7 @@ pub mod error;
 pub mod render;
 pub mod segments;
 pub mod sending;
+pub mod ses;
 pub mod startup;
 pub mod store;
 pub mod time;

@@ -21,6 +21,8 @@ pub struct AppState {
     /// Wakes the delivery workers when something is queued.
     pub queue_wake: Arc<Notify>,
     pub tracking: Arc<Tracking>,
+    /// Verifies `POST /webhooks/sns` messages (SES events) and caches SNS certificates.
+    pub sns: Arc<crate::ses::sns::Verifier>,
 }
 
 pub struct Application {
@@ -46,12 +48,14 @@ impl Application {
         let (shutdown, stop) = watch::channel(false);
         let (tracking, ingest_writer) =
             Tracking::start(&db, &settings, &public_url, stop.clone()).await?;
+        let sns = Arc::new(crate::ses::sns::Verifier::new(&settings)?);
         let state = AppState {
             db,
             settings: Arc::new(settings),
             public_url,
             queue_wake: Arc::new(Notify::new()),
             tracking: Arc::new(tracking),
+            sns,
         };
         let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);

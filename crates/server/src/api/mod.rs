@@ -15,6 +15,7 @@ mod stats;
 mod templates;
 mod track;
 mod unsubscribe;
+mod webhooks;
 mod workflows;
 
 use axum::Router;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(campaigns::routes())
         .merge(workflows::routes())
         .merge(unsubscribe::routes())
+        .merge(webhooks::routes())
         .merge(crate::tracking::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
         .method_not_allowed_fallback(|| async {

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod outbox;
 pub mod projects;
 pub mod segments;
+pub mod sns_messages;
 pub mod stats;
 pub mod templates;
 pub mod workflows;
@@ -132,6 +133,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "workflows",
         include_str!("../../migrations/0004_workflows.sql"),
     ),
+    (5, "ses", include_str!("../../migrations/0005_ses.sql")),
 ];
 
 /// A migration's text for `backend`.

@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod segments;
 mod send;
+mod sns;
 mod templates;
 mod track;
 mod tracking;
