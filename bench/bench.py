@@ -489,7 +489,8 @@ def segments():
                                "spec_example|clicked_7d_humans"], timeout=400)
     counts = dict(re.findall(r"^(\w+): (\d+) contacts$", text, re.M))
     if res:
-        R["segments"] = {k: {"ms": v / 1e3, "contacts": int(counts.get(k, 0))} for k, v in res.items()}
+        R["segments"] = {k: {"ms": v / 1e3, "contacts": int(counts[k])} for k, v in res.items()
+                         if k in counts}
     else:
         R["segments"] = None
         R["notes"].append(f"segment bench did not run (rc {rc}): {text.strip()[-400:]}")
