@@ -134,7 +134,7 @@ async fn deliver(
         Ok(provider_id) => {
             let provider_id = provider_id.unwrap_or_else(|| message_id(&email));
             emails::mark_sent(&mut tx, &email.id, &provider_id).await?;
-            record(&mut tx, &email, "email.sent", json!({})).await?;
+            events::record_for_email(&mut tx, (&email).into(), "email.sent", json!({})).await?;
             tx.commit().await?;
             tracing::debug!(email = %email.id, "sent");
             Ok(())
@@ -161,44 +161,14 @@ async fn fail(state: &AppState, email: &emails::Email, reason: &str) -> anyhow::
     tracing::warn!(email = %email.id, error = %reason, "delivery failed for good");
     let mut tx = state.db.begin().await?;
     emails::mark_failed(&mut tx, &email.id, reason).await?;
-    record(&mut tx, email, "email.failed", json!({ "reason": reason })).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// `email.sent` / `email.failed` on the contact, with what a workflow or segment needs.
-async fn record(
-    tx: &mut store::Tx,
-    email: &emails::Email,
-    name: &str,
-    extra: Value,
-) -> Result<(), sqlx::Error> {
-    let mut data = json!({
-        "emailId": email.id,
-        "subject": email.subject,
-        "templateId": email.template_id,
-        "campaignId": email.campaign_id,
-        "sourceType": email.source_type,
-    });
-    if let (Value::Object(d), Value::Object(x)) = (&mut data, extra) {
-        d.extend(x);
-    }
-    events::insert(
-        tx,
-        events::NewEvent {
-            project_id: &email.project_id,
-            contact_id: &email.contact_id,
-            email_id: Some(&email.id),
-            name,
-            data,
-            meta: events::Meta {
-                campaign_id: email.campaign_id.as_deref(),
-                template_id: email.template_id.as_deref(),
-                ..events::Meta::default()
-            },
-        },
+    events::record_for_email(
+        &mut tx,
+        email.into(),
+        "email.failed",
+        json!({ "reason": reason }),
     )
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -304,7 +304,7 @@ async fn delivered(
     .await?;
     if done.rows_affected() == 1 {
         let at = chrono::DateTime::from_timestamp_millis(at).map(|t| t.to_rfc3339());
-        record(tx, email, "email.delivered", json!({ "deliveredAt": at })).await?;
+        record_ses(tx, email, "email.delivered", json!({ "deliveredAt": at })).await?;
     }
     Ok("email.delivered")
 }
@@ -337,7 +337,7 @@ async fn complained(
         });
         ("email.complained", "complaint", data)
     };
-    record(tx, email, name, data).await?;
+    record_ses(tx, email, name, data).await?;
     let done = sqlx::query(
         "UPDATE contacts SET subscribed = 0, updated_at = $1 WHERE id = $2 AND subscribed = 1",
     )
@@ -346,7 +346,7 @@ async fn complained(
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() == 1 {
-        record(
+        record_ses(
             tx,
             email,
             "contact.unsubscribed",
@@ -357,40 +357,30 @@ async fn complained(
     Ok(name)
 }
 
-/// An event on the email's contact, with what workflows and segments read.
-async fn record(tx: &mut Tx, email: &Email, name: &str, extra: Value) -> Result<(), sqlx::Error> {
-    let mut data = json!({
-        "emailId": email.id,
-        "subject": email.subject,
-        "templateId": email.template_id,
-        "campaignId": email.campaign_id,
-        "sourceType": email.source_type,
-        "provider": "ses",
-    });
-    if let (Value::Object(d), Value::Object(x)) = (&mut data, extra) {
-        d.extend(x);
-    }
-    events::insert(
-        tx,
-        events::NewEvent {
-            project_id: &email.project_id,
-            contact_id: &email.contact_id,
-            email_id: Some(&email.id),
-            name,
-            data,
-            meta: events::Meta {
-                campaign_id: email.campaign_id.as_deref(),
-                template_id: email.template_id.as_deref(),
-                ..events::Meta::default()
-            },
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 fn parse_ms(t: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(t)
         .ok()
         .map(|t| t.timestamp_millis())
+}
+
+/// An `email.*` event from SES, marked with its provider.
+async fn record_ses(
+    tx: &mut Tx,
+    email: &Email,
+    name: &str,
+    mut extra: Value,
+) -> Result<(), sqlx::Error> {
+    if let Value::Object(x) = &mut extra {
+        x.insert("provider".into(), Value::String("ses".into()));
+    }
+    let email = events::EmailRef {
+        id: &email.id,
+        project_id: &email.project_id,
+        contact_id: &email.contact_id,
+        subject: &email.subject,
+        template_id: email.template_id.as_deref(),
+        campaign_id: email.campaign_id.as_deref(),
+        source_type: &email.source_type,
+    };
+    events::record_for_email(tx, email, name, extra).await
 }

@@ -92,3 +92,65 @@ pub async fn for_contact(
     .fetch_all(&db.read)
     .await
 }
+
+/// What an `email.*` event says about its email.
+pub struct EmailRef<'a> {
+    pub id: &'a str,
+    pub project_id: &'a str,
+    pub contact_id: &'a str,
+    pub subject: &'a str,
+    pub template_id: Option<&'a str>,
+    pub campaign_id: Option<&'a str>,
+    pub source_type: &'a str,
+}
+
+impl<'a> From<&'a super::emails::Email> for EmailRef<'a> {
+    fn from(e: &'a super::emails::Email) -> Self {
+        EmailRef {
+            id: &e.id,
+            project_id: &e.project_id,
+            contact_id: &e.contact_id,
+            subject: &e.subject,
+            template_id: e.template_id.as_deref(),
+            campaign_id: e.campaign_id.as_deref(),
+            source_type: &e.source_type,
+        }
+    }
+}
+
+/// An `email.*` event on an email's contact, with the fields every such event carries
+/// (`emailId`, `subject`, `templateId`, `campaignId`, `sourceType`) plus `extra`'s.
+pub async fn record_for_email(
+    tx: &mut Tx,
+    email: EmailRef<'_>,
+    name: &str,
+    extra: Value,
+) -> Result<(), sqlx::Error> {
+    let mut data = serde_json::json!({
+        "emailId": email.id,
+        "subject": email.subject,
+        "templateId": email.template_id,
+        "campaignId": email.campaign_id,
+        "sourceType": email.source_type,
+    });
+    if let (Value::Object(d), Value::Object(x)) = (&mut data, extra) {
+        d.extend(x);
+    }
+    insert(
+        tx,
+        NewEvent {
+            project_id: email.project_id,
+            contact_id: email.contact_id,
+            email_id: Some(email.id),
+            name,
+            data,
+            meta: Meta {
+                campaign_id: email.campaign_id,
+                template_id: email.template_id,
+                ..Meta::default()
+            },
+        },
+    )
+    .await?;
+    Ok(())
+}
