@@ -287,7 +287,11 @@ fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
 
 /// One multi-row insert, as `store::events::insert` does for one: a contact deleted since the
 /// email was sent gets no new events (the email row's counters still move).
-async fn insert_events(tx: &mut Tx, backend: Backend, rows: &[EventRow]) -> Result<(), sqlx::Error> {
+async fn insert_events(
+    tx: &mut Tx,
+    backend: Backend,
+    rows: &[EventRow],
+) -> Result<(), sqlx::Error> {
     let values = placeholders(backend, rows.len(), 13);
     let sql = format!(
         "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
