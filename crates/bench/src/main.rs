@@ -118,13 +118,15 @@ async fn group_commit(url: &str, each: Duration) -> anyhow::Result<()> {
                    "commits": commits, "secs": secs, "events_per_s": events as f64 / secs})
         );
     }
-    let (stored,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM events WHERE project_id = $1 AND name = 'email.open'",
-    )
-    .bind(&project)
-    .fetch_one(&db.read)
-    .await?;
-    println!("{}", json!({"bench": "group_commit_stored", "events": stored}));
+    let (stored,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM events WHERE project_id = $1 AND name = 'email.open'")
+            .bind(&project)
+            .fetch_one(&db.read)
+            .await?;
+    println!(
+        "{}",
+        json!({"bench": "group_commit_stored", "events": stored})
+    );
     db.close().await;
     Ok(())
 }
