@@ -1,8 +1,9 @@
 //! What one open or click does to the store: the email row's counters, first times and status,
 //! and an `email.open` / `email.click` event on the contact.
 //!
-//! Counters and first times are updated with single atomic `UPDATE … RETURNING` statements, so
-//! several nodes' writers can ingest hits of the same email side by side on PostgreSQL.
+//! Counters and first times are updated with atomic `UPDATE … FROM (VALUES …) RETURNING`
+//! statements (increments, never read-modify-write), so several nodes' writers can ingest hits of
+//! the same email side by side on PostgreSQL.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -273,7 +273,7 @@ async fn drafts_are_edited_and_bad_input_is_refused() {
 async fn scheduled_campaigns_wait_and_cancel_stops_them() {
     let app = spawn_app().await;
     let ids = futures_join(&app, &["s@example.com"], true).await;
-    let later = chrono_in(1500);
+    let later = chrono_in(3000);
     let c = create(&app, json!({})).await;
     let id = c["id"].as_str().unwrap();
     let r: Value = app

@@ -157,7 +157,14 @@ async fn graceful_shutdown_drains_the_writer() {
     let hits: Vec<_> = (0..200)
         .map(|_| tokio::spawn(app.client.get(&pixel).header("user-agent", BROWSER).send()))
         .collect();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Stop once the writer has committed something, so the stop lands while hits are flowing
+    // (however slow the machine) and at least one answer is owed.
+    for _ in 0..500 {
+        if metric(&app, "beacon_tracking_hits_recorded_total").await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let db_url = app.db_url.clone();
     app.stop().await;
     let mut answered = 0;
