@@ -326,15 +326,24 @@ fn other_invalid_input_is_rejected() {
 
 #[test]
 fn ascii_custom_headers_are_written_as_is_so_list_unsubscribe_stays_readable() {
-    let url = format!("<https://beacon.example.com/unsubscribe/{}>", "A".repeat(60));
+    let url = format!(
+        "<https://beacon.example.com/unsubscribe/{}>",
+        "A".repeat(60)
+    );
     let mut msg = base();
     msg.headers = vec![
         ("List-Unsubscribe".into(), url.clone()),
-        ("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into()),
+        (
+            "List-Unsubscribe-Post".into(),
+            "List-Unsubscribe=One-Click".into(),
+        ),
         ("X-Note".into(), "café".into()),
     ];
     let raw = String::from_utf8(build(&msg).unwrap()).unwrap();
-    assert!(raw.contains(&format!("List-Unsubscribe: {url}\r\n")), "{raw}");
+    assert!(
+        raw.contains(&format!("List-Unsubscribe: {url}\r\n")),
+        "{raw}"
+    );
     assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
     // Non-ASCII is still encoded.
     assert!(raw.contains("X-Note: =?utf-8?"), "{raw}");
