@@ -206,3 +206,56 @@ async fn the_cli_reads_and_sets_the_tracking_mode() {
         "{out}"
     );
 }
+
+/// The key id inside a sealed token (its second byte).
+fn key_id(url: &str) -> u8 {
+    use base64::Engine;
+    let token = url.rsplit('/').next().unwrap();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .unwrap()[1]
+}
+
+#[tokio::test]
+async fn after_keys_rotate_new_links_use_the_new_key_and_old_links_keep_working() {
+    use crate::helpers::{Opts, spawn_app, spawn_with};
+    use crate::tracking::{hit, send_one, tracking_urls};
+    let app = spawn_app().await;
+    let body = json!({ "to": "k@example.com", "subject": "s", "body": "<a href=\"https://example.com/old\">x</a>" });
+    let (old, _) = send_one(&app, body.clone()).await;
+    let old_link = tracking_urls(&app, old["html"].as_str().unwrap(), "/c/").remove(0);
+    let db_url = app.db_url.clone();
+    app.stop().await;
+
+    let out = Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .args(["keys", "rotate"])
+        .env("BEACON_DATABASE_URL", &db_url)
+        .env("BEACON_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("key 2"));
+
+    let app = spawn_with(Opts {
+        db_url: Some(db_url),
+        ..Opts::default()
+    })
+    .await;
+    // The old link was sealed with key 1 and the server on another port: rebase it.
+    let old_link = format!("{}/c/{}", app.base, old_link.rsplit('/').next().unwrap());
+    let r = hit(&app, &old_link, BROWSER).await;
+    assert_eq!(
+        r.status(),
+        302,
+        "links sealed with an older key keep working"
+    );
+    assert_eq!(r.headers()["location"], "https://example.com/old");
+    let (new, _) = send_one(&app, body).await;
+    let new_link = tracking_urls(&app, new["html"].as_str().unwrap(), "/c/").remove(0);
+    assert_eq!((key_id(&old_link), key_id(&new_link)), (1, 2));
+    app.stop().await;
+}
