@@ -189,9 +189,7 @@ async fn list(
     let limit = q.limit()?;
     let rows = campaigns::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
     let items = rows.iter().map(view).collect();
-    Ok(Json(Page::new(items, limit, |v: &Value| {
-        v["id"].as_str().unwrap_or_default().to_string()
-    })))
+    Ok(Json(Page::of_views(items, limit, "id")))
 }
 
 fn not_draft(c: &Campaign) -> ApiError {

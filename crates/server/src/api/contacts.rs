@@ -50,9 +50,6 @@ fn event_view(e: &events::Event) -> Value {
 }
 
 /// The cursor of a page is the `id` of its last item.
-fn id_of(item: &Value) -> String {
-    item["id"].as_str().unwrap_or_default().to_string()
-}
 
 fn parse_email(raw: &str) -> ApiResult<EmailAddress> {
     EmailAddress::parse(raw).map_err(|e| ApiError::invalid("email", e.to_string()))
@@ -134,10 +131,10 @@ async fn list(
 ) -> ApiResult<Json<Page<Value>>> {
     let limit = q.limit()?;
     let rows = contacts::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::of_views(
         rows.iter().map(view).collect(),
         limit,
-        id_of,
+        "id",
     )))
 }
 
@@ -257,9 +254,9 @@ async fn list_events(
         limit,
     )
     .await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::of_views(
         rows.iter().map(event_view).collect(),
         limit,
-        id_of,
+        "id",
     )))
 }

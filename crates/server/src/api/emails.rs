@@ -78,12 +78,8 @@ async fn list_outbox(
 ) -> ApiResult<Json<Page<Value>>> {
     let limit = q.limit()?;
     let rows = outbox::list(&state.db, Some(&project.id), q.cursor.as_deref(), limit).await?;
-    let cursor = rows.last().map(|m| m.email_id.clone());
-    let mut page = Page::new(rows.iter().map(outbox_view).collect(), limit, |_| {
-        String::new()
-    });
-    page.next_cursor = page.next_cursor.and(cursor);
-    Ok(Json(page))
+    let items = rows.iter().map(outbox_view).collect();
+    Ok(Json(Page::of_views(items, limit, "email")))
 }
 
 /// The raw RFC 5322 message, as `message/rfc822`.

@@ -36,6 +36,15 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl Page<serde_json::Value> {
+    /// A page of JSON views, each keyed by its `id` (or by `key`, for views named otherwise).
+    pub fn of_views(items: Vec<serde_json::Value>, limit: i64, key: &str) -> Self {
+        Page::new(items, limit, |v| {
+            v[key].as_str().unwrap_or_default().to_string()
+        })
+    }
+}
+
 impl<T> Page<T> {
     /// `items` were fetched with `limit`; a full page means there may be more after its last id.
     pub fn new(items: Vec<T>, limit: i64, id: impl Fn(&T) -> String) -> Page<T> {

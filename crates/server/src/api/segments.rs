@@ -37,10 +37,6 @@ fn view(s: &Segment) -> Value {
     })
 }
 
-fn id_of(item: &Value) -> String {
-    item["id"].as_str().unwrap_or_default().to_string()
-}
-
 fn check_name(name: &str) -> ApiResult<()> {
     if name.trim().is_empty() {
         return Err(ApiError::invalid("name", "the name is empty"));
@@ -99,10 +95,10 @@ async fn list(
 ) -> ApiResult<Json<Page<Value>>> {
     let limit = q.limit()?;
     let rows = store::segments::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::of_views(
         rows.iter().map(view).collect(),
         limit,
-        id_of,
+        "id",
     )))
 }
 
@@ -189,10 +185,10 @@ async fn contacts(
     let cond = segments::stored(&fetch(&state, &project.id, &id).await?)?;
     let rows =
         segments::contacts_page(&state.db, &project.id, &cond, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::of_views(
         rows.iter().map(super::contacts::view).collect(),
         limit,
-        id_of,
+        "id",
     )))
 }
 

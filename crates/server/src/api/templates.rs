@@ -39,10 +39,6 @@ pub fn view(t: &templates::Template) -> Value {
     })
 }
 
-fn id_of(item: &Value) -> String {
-    item["id"].as_str().unwrap_or_default().to_string()
-}
-
 fn parse_type(raw: &str) -> ApiResult<TemplateType> {
     // The parse error lists the valid names: TRANSACTIONAL, MARKETING, HEADLESS.
     TemplateType::from_str(raw).map_err(|e| ApiError::invalid("type", e.to_string()))
@@ -130,10 +126,10 @@ async fn list(
 ) -> ApiResult<Json<Page<Value>>> {
     let limit = q.limit()?;
     let rows = templates::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::of_views(
         rows.iter().map(view).collect(),
         limit,
-        id_of,
+        "id",
     )))
 }
 

@@ -48,10 +48,6 @@ fn view(w: &Workflow) -> Value {
     })
 }
 
-fn id_of(item: &Value) -> String {
-    item["id"].as_str().unwrap_or_default().to_string()
-}
-
 fn check_name(name: &str) -> ApiResult<()> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(ApiError::invalid(
@@ -153,10 +149,10 @@ async fn list(
 ) -> ApiResult<Json<Page<Value>>> {
     let limit = q.limit()?;
     let rows = workflows::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(
+    Ok(Json(Page::of_views(
         rows.iter().map(view).collect(),
         limit,
-        id_of,
+        "id",
     )))
 }
 
@@ -286,7 +282,7 @@ async fn executions(
             lines.remove(&e.id).unwrap_or_default(),
         ));
     }
-    Ok(Json(Page::new(items, limit, id_of)))
+    Ok(Json(Page::of_views(items, limit, "id")))
 }
 
 /// Executions by status, and per step: how many executions entered it, and each outcome
