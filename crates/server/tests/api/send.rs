@@ -182,3 +182,37 @@ async fn idempotency_key_gives_the_same_answer_and_no_second_email() {
     assert_eq!(other.status(), 409);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_outbox_lists_messages_newest_first_in_pages() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.extend(app.send(&json!({ "to": format!("o{i}@example.com"), "subject": format!("n{i}"), "body": "<p>x</p>" })).await);
+    }
+    for id in &ids {
+        app.wait_status(id, "SENT").await;
+    }
+    let first = app.get_json("/v1/outbox?limit=2").await;
+    let page: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, [ids[2].as_str(), ids[1].as_str()]);
+    assert!(
+        first["data"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Subject: n2")
+    );
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let second = app
+        .get_json(&format!("/v1/outbox?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 1);
+    assert_eq!(second["data"][0]["email"], ids[0].as_str());
+    assert!(second["nextCursor"].is_null());
+    app.stop().await;
+}
