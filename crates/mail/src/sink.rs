@@ -61,6 +61,9 @@ pub(crate) struct Shared {
     arrived: Notify,
     /// Replies to give to the next DATA commands, instead of accepting the message.
     failures: Mutex<VecDeque<String>>,
+    /// The reply to an accepted message, `{id}` standing for its queue id (see
+    /// [`SmtpSink::set_accept_reply`]); `None` for the default.
+    accept_reply: Mutex<Option<String>>,
     sessions: Mutex<Vec<AbortHandle>>,
     connections: AtomicUsize,
     queued: AtomicUsize,
@@ -76,12 +79,15 @@ impl Shared {
         lock(&self.failures).pop_front()
     }
 
-    /// Stores the message and returns its queue id.
-    pub(crate) fn deliver(&self, message: ReceivedMessage) -> usize {
+    /// Stores the message and returns the reply that accepts it.
+    pub(crate) fn deliver(&self, message: ReceivedMessage) -> String {
         let id = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
         lock(&self.messages).push(message);
         self.arrived.notify_waiters();
-        id
+        match lock(&self.accept_reply).as_deref() {
+            Some(reply) => reply.replace("{id}", &id.to_string()),
+            None => format!("250 2.0.0 Ok: queued as SINK{id}"),
+        }
     }
 }
 
@@ -182,6 +188,24 @@ impl SmtpSink {
             "fail_next needs a one-line 4xx/5xx reply, got {reply:?}"
         );
         lock(&self.shared.failures).extend(std::iter::repeat_n(reply.to_owned(), n));
+    }
+
+    /// Accepts every following message with `reply`, where `{id}` stands for the message's
+    /// queue id (1, 2, …), instead of `250 2.0.0 Ok: queued as SINK{id}` — e.g. Amazon SES's
+    /// `"250 Ok 0100018c-{id}-000000"`, whose last word is SES's message id.
+    ///
+    /// # Panics
+    /// If `reply` does not start with a 2xx code, or contains a line break.
+    pub fn set_accept_reply(&self, reply: &str) {
+        let b = reply.as_bytes();
+        assert!(
+            b.len() >= 3
+                && b[0] == b'2'
+                && b[1..3].iter().all(u8::is_ascii_digit)
+                && !reply.contains(['\r', '\n']),
+            "set_accept_reply needs a one-line 2xx reply, got {reply:?}"
+        );
+        *lock(&self.shared.accept_reply) = Some(reply.to_owned());
     }
 
     /// Closes every open client connection (abruptly, without a `421`), as a relay restart

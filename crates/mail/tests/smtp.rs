@@ -175,6 +175,22 @@ async fn reply_4xx_is_transient_and_5xx_permanent() {
 }
 
 #[tokio::test]
+async fn the_accepting_reply_can_be_set_like_amazon_ses() {
+    let sink = SmtpSink::start().await;
+    let pool = pool_for(&sink, 1);
+    sink.set_accept_reply("250 Ok 0100018c-{id}-000000");
+    assert_eq!(
+        send(&pool, 1).await.unwrap().reply,
+        "250 Ok 0100018c-1-000000"
+    );
+    assert_eq!(
+        send(&pool, 2).await.unwrap().reply,
+        "250 Ok 0100018c-2-000000"
+    );
+    assert_eq!(sink.messages().len(), 2);
+}
+
+#[tokio::test]
 async fn dropped_connections_are_replaced() {
     let sink = SmtpSink::start().await;
     let pool = pool_for(&sink, 2);

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::config::SettingsArgs;
+use crate::config::{SettingsArgs, TrackingEngine};
 use crate::startup::Application;
 use crate::store::{self, Db, outbox, projects};
 
@@ -83,8 +83,9 @@ impl Cli {
                 app.run_until(shutdown_signal()).await
             }
             Command::Project { action, settings } => {
-                let db = Db::connect(&settings.resolve()?.database_url).await?;
-                project(&db, action).await
+                let settings = settings.resolve()?;
+                let db = Db::connect(&settings.database_url).await?;
+                project(&db, &settings.tracking_engine, action).await
             }
             Command::Outbox { action, settings } => {
                 let db = Db::connect(&settings.resolve()?.database_url).await?;
@@ -129,7 +130,7 @@ impl Cli {
     }
 }
 
-async fn project(db: &Db, action: ProjectAction) -> anyhow::Result<()> {
+async fn project(db: &Db, engine: &TrackingEngine, action: ProjectAction) -> anyhow::Result<()> {
     let all = projects::list(db).await?;
     match action {
         ProjectAction::List => {
@@ -143,6 +144,10 @@ async fn project(db: &Db, action: ProjectAction) -> anyhow::Result<()> {
         ProjectAction::Tracking { mode, project } => {
             let mode: beacon_tracking::policy::TrackingMode =
                 mode.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The same refusal as PATCH /v1/project: the servers' engine could not honour it.
+            engine
+                .check_mode(mode)
+                .map_err(|e| anyhow::anyhow!("tracking mode {mode} {e}"))?;
             let p = match project {
                 Some(id) => all
                     .into_iter()

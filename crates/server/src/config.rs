@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde::Deserialize;
 
+pub use crate::engine::TrackingEngine;
+
 /// The raw knobs, as flags/env (all optional so a config file can fill the gaps).
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -27,10 +29,12 @@ pub struct SettingsArgs {
     /// Sender used when a send names none [default: no-reply@beacon.localhost].
     #[arg(long, env = "BEACON_DEFAULT_FROM")]
     pub default_from: Option<String>,
-    /// Where accepted emails go: `outbox` (kept in the database) or `smtp` [default: outbox].
+    /// Where accepted emails go: `outbox` (kept in the database), `smtp` (any relay) or `ses`
+    /// (Amazon SES's SMTP interface, with the `smtp_*` settings; SES's message id is kept)
+    /// [default: outbox].
     #[arg(long, env = "BEACON_TRANSPORT")]
     pub transport: Option<String>,
-    /// SMTP relay host (transport `smtp`).
+    /// SMTP relay host (transports `smtp` and `ses`).
     #[arg(long, env = "BEACON_SMTP_HOST")]
     pub smtp_host: Option<String>,
     /// SMTP relay port [default: 587 for starttls, 465 for tls, 25 for plain].
@@ -46,6 +50,17 @@ pub struct SettingsArgs {
     /// SMTP connections kept open [default: 4].
     #[arg(long, env = "BEACON_SMTP_POOL")]
     pub smtp_pool: Option<usize>,
+    /// Who tracks opens and clicks: `builtin` (Beacon's pixel and redirects) or `provider`
+    /// (Amazon SES configuration sets) [default: builtin].
+    #[arg(long, env = "BEACON_TRACKING_ENGINE")]
+    pub tracking_engine: Option<String>,
+    /// Engine `provider`: the SES configuration set that publishes opens and clicks.
+    #[arg(long, env = "BEACON_SES_CONFIGURATION_SET")]
+    pub ses_configuration_set: Option<String>,
+    /// Engine `provider`: the SES configuration set for untracked sends; without it modes
+    /// DISABLED and MARKETING_ONLY and `"tracking": false` are refused.
+    #[arg(long, env = "BEACON_SES_CONFIGURATION_SET_NO_TRACKING")]
+    pub ses_configuration_set_no_tracking: Option<String>,
     /// Delivery worker tasks [default: 2].
     #[arg(long, env = "BEACON_WORKERS")]
     pub workers: Option<usize>,
@@ -133,6 +148,9 @@ pub struct SmtpSettings {
 pub enum Transport {
     Outbox,
     Smtp(SmtpSettings),
+    /// Amazon SES's SMTP interface: the same pooled client as `Smtp`, and SES's message id is
+    /// read from its reply.
+    Ses(SmtpSettings),
 }
 
 /// Resolved settings.
@@ -143,6 +161,7 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub default_from: String,
     pub transport: Transport,
+    pub tracking_engine: TrackingEngine,
     pub workers: usize,
     pub max_attempts: i64,
     pub retry_base_ms: i64,
@@ -178,33 +197,16 @@ impl SettingsArgs {
         let a = self.overlay(file);
         let transport = match a.transport.as_deref().unwrap_or("outbox") {
             "outbox" => Transport::Outbox,
-            "smtp" => {
-                let security = match a.smtp_security.as_deref().unwrap_or("starttls") {
-                    "starttls" => Security::StartTls,
-                    "tls" => Security::Tls,
-                    "plain" => Security::Plain,
-                    other => anyhow::bail!(
-                        "BEACON_SMTP_SECURITY={other:?} is not one of starttls, tls, plain"
-                    ),
-                };
-                let port = a.smtp_port.unwrap_or(match security {
-                    Security::StartTls => 587,
-                    Security::Tls => 465,
-                    Security::Plain => 25,
-                });
-                Transport::Smtp(SmtpSettings {
-                    host: a
-                        .smtp_host
-                        .context("transport smtp needs BEACON_SMTP_HOST")?,
-                    port,
-                    security,
-                    username: a.smtp_username,
-                    password: a.smtp_password,
-                    pool: a.smtp_pool.unwrap_or(4).max(1),
-                })
-            }
-            other => anyhow::bail!("BEACON_TRANSPORT={other:?} is not one of outbox, smtp"),
+            "smtp" => Transport::Smtp(smtp_settings(&a, "smtp")?),
+            "ses" => Transport::Ses(smtp_settings(&a, "ses")?),
+            other => anyhow::bail!("BEACON_TRANSPORT={other:?} is not one of outbox, smtp, ses"),
         };
+        let tracking_engine = TrackingEngine::resolve(
+            a.tracking_engine.as_deref(),
+            a.ses_configuration_set.clone(),
+            a.ses_configuration_set_no_tracking.clone(),
+            &transport,
+        )?;
         Ok(Settings {
             database_url: a
                 .database_url
@@ -215,6 +217,7 @@ impl SettingsArgs {
                 .default_from
                 .unwrap_or_else(|| "no-reply@beacon.localhost".into()),
             transport,
+            tracking_engine,
             workers: a.workers.unwrap_or(2).max(1),
             max_attempts: a.max_attempts.unwrap_or(5).max(1),
             retry_base_ms: a.retry_base_ms.unwrap_or(30_000).max(0),
@@ -263,6 +266,11 @@ impl SettingsArgs {
             smtp_username: self.smtp_username.or(file.smtp_username),
             smtp_password: self.smtp_password.or(file.smtp_password),
             smtp_pool: self.smtp_pool.or(file.smtp_pool),
+            tracking_engine: self.tracking_engine.or(file.tracking_engine),
+            ses_configuration_set: self.ses_configuration_set.or(file.ses_configuration_set),
+            ses_configuration_set_no_tracking: self
+                .ses_configuration_set_no_tracking
+                .or(file.ses_configuration_set_no_tracking),
             workers: self.workers.or(file.workers),
             max_attempts: self.max_attempts.or(file.max_attempts),
             retry_base_ms: self.retry_base_ms.or(file.retry_base_ms),
@@ -280,6 +288,37 @@ impl SettingsArgs {
                 .or(file.sns_allow_insecure_cert_url),
         }
     }
+}
+
+/// The relay settings `smtp` and `ses` share. SES's SMTP endpoint speaks STARTTLS on 587, the
+/// same defaults as any relay; only its host has no sensible default.
+fn smtp_settings(a: &SettingsArgs, transport: &str) -> anyhow::Result<SmtpSettings> {
+    let security = match a.smtp_security.as_deref().unwrap_or("starttls") {
+        "starttls" => Security::StartTls,
+        "tls" => Security::Tls,
+        "plain" => Security::Plain,
+        other => anyhow::bail!("BEACON_SMTP_SECURITY={other:?} is not one of starttls, tls, plain"),
+    };
+    let port = a.smtp_port.unwrap_or(match security {
+        Security::StartTls => 587,
+        Security::Tls => 465,
+        Security::Plain => 25,
+    });
+    let example = match transport {
+        "ses" => " (SES's SMTP endpoint, e.g. email-smtp.eu-west-1.amazonaws.com)",
+        _ => "",
+    };
+    Ok(SmtpSettings {
+        host: a
+            .smtp_host
+            .clone()
+            .with_context(|| format!("transport {transport} needs BEACON_SMTP_HOST{example}"))?,
+        port,
+        security,
+        username: a.smtp_username.clone(),
+        password: a.smtp_password.clone(),
+        pool: a.smtp_pool.unwrap_or(4).max(1),
+    })
 }
 
 impl Settings {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod render;
 pub mod segments;

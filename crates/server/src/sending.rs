@@ -1,7 +1,8 @@
 //! Queueing one email for one contact: the step every send path shares (`/v1/send`,
-//! campaigns, workflow steps). Renders the content with the contact's variables, applies the
-//! tracking decision to the HTML, adds the unsubscribe link and headers to marketing mail, and
-//! inserts the PENDING row — so what is stored is exactly what will be delivered.
+//! campaigns, workflow steps). Renders the content with the contact's variables, carries out the
+//! tracking decision (Beacon's own rewriting, or the provider engine's configuration set
+//! header), adds the unsubscribe link and headers to marketing mail, and inserts the PENDING
+//! row — so what is stored is exactly what will be delivered.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,8 @@ use beacon_tracking::policy::{self, CampaignType, SourceType, TemplateType};
 use serde_json::{Map, Value};
 
 use crate::domain::{EmailAddress, Mailbox};
-use crate::error::ApiResult;
+use crate::engine::{self, Decision, Unavailable};
+use crate::error::{ApiError, ApiResult};
 use crate::render::{Content, Prepared};
 use crate::startup::AppState;
 use crate::store::contacts::Contact;
@@ -36,8 +38,8 @@ pub struct Compose<'a> {
     pub headers: &'a BTreeMap<String, String>,
     /// Attachments as stored (JSON array), `[]` for none.
     pub attachments: &'a str,
-    /// The send's tracking decision (see [`decide`]).
-    pub tracked: bool,
+    /// The send's tracking decision as the engine carries it out (see [`decide`]).
+    pub tracking: Decision,
     /// Marketing mail: an unsubscribe link in the body and RFC 8058 one-click headers.
     pub unsubscribe: bool,
     /// When the email becomes due for delivery (epoch ms).
@@ -45,14 +47,16 @@ pub struct Compose<'a> {
 }
 
 /// The tracking decision for a send: the project's mode × source × template × campaign type ×
-/// the per-send override.
+/// the per-send override, as the configured engine carries it out. A 422 (`field: "tracking"`)
+/// when the engine cannot send it as decided (provider engine, untracked, no no-tracking set).
 pub fn decide(
+    state: &AppState,
     project_mode: &str,
     source: SourceType,
     template: Option<&Template>,
     campaign: Option<CampaignType>,
     override_: Option<bool>,
-) -> bool {
+) -> ApiResult<Decision> {
     let mut send = policy::Send::new(source);
     if let Some(kind) = template.and_then(|t| t.kind.parse::<TemplateType>().ok()) {
         send = send.template(kind);
@@ -60,7 +64,29 @@ pub fn decide(
     if let Some(kind) = campaign {
         send = send.campaign(kind);
     }
-    Tracking::decide(project_mode, &send, override_)
+    let tracked = Tracking::decide(project_mode, &send, override_);
+    state.settings.tracking_engine.decide(tracked).map_err(|e| {
+        let why = match override_ {
+            Some(false) => "`\"tracking\": false`".to_string(),
+            _ => format!(
+                "this send is untracked under the project's tracking mode {project_mode}, which"
+            ),
+        };
+        refused(&why, e)
+    })
+}
+
+/// A send that is never tracked (a campaign's test send), as the engine carries it out.
+pub fn untracked(state: &AppState, what: &str) -> ApiResult<Decision> {
+    state
+        .settings
+        .tracking_engine
+        .decide(false)
+        .map_err(|e| refused(&format!("{what} is never tracked and"), e))
+}
+
+fn refused(why: &str, e: Unavailable) -> ApiError {
+    ApiError::invalid("tracking", format!("{why} {e}"))
 }
 
 /// The page where a recipient confirms unsubscribing; the token is the email's sealed id.
@@ -116,7 +142,12 @@ pub async fn queue_prepared(
     }
     // Tracked before queueing: the stored HTML is exactly what is delivered.
     let keys = &state.tracking.keyring;
-    let rendered = prepared.render(&vars, c.tracked.then_some((keys, *id.as_bytes())))?;
+    let rendered = prepared.render(&vars, c.tracking.rewrite.then_some((keys, *id.as_bytes())))?;
+    // The provider engine's configuration set is stored with the email's headers here, not
+    // added when the message is built: the row stays exactly what is delivered (GET
+    // /v1/emails shows the set), a queued email keeps the set decided when it was accepted (as
+    // it keeps `tracked`), and delivery stays unaware of engines.
+    engine::provider_headers(&c.tracking, &id.to_string(), &mut headers);
     let email = emails::Email {
         id: id.to_string(),
         project_id: contact.project_id.clone(),
@@ -134,7 +165,7 @@ pub async fn queue_prepared(
         attachments: c.attachments.to_string(),
         html: Some(rendered.html),
         text: Some(rendered.text),
-        tracked: store::flag(c.tracked),
+        tracked: store::flag(c.tracking.tracked),
         status: "PENDING".into(),
         next_attempt_at: c.due_at,
         created_at: store::now_ms(),

@@ -39,6 +39,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url).await?;
         crate::bootstrap::first_project(&db, &settings).await?;
+        crate::engine::warn_unavailable_modes(&db, &settings.tracking_engine).await?;
         let listener = TcpListener::bind(&settings.listen).await?;
         let port = listener.local_addr()?.port();
         let public_url: Arc<str> = match &settings.public_url {

@@ -149,12 +149,12 @@ async fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
                 match shared.take_failure() {
                     Some(failure) => format!("{failure}\r\n").into(),
                     None => {
-                        let id = shared.deliver(ReceivedMessage {
+                        let accepted = shared.deliver(ReceivedMessage {
                             mail_from: tx.mail_from.unwrap_or_default(),
                             rcpt_to: tx.rcpt_to,
                             data,
                         });
-                        format!("250 2.0.0 Ok: queued as SINK{id}\r\n").into()
+                        format!("{accepted}\r\n").into()
                     }
                 }
             }

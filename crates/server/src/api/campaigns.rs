@@ -267,6 +267,15 @@ async fn send(
     };
     crate::render::Prepared::new(&content, false, &state.tracking.rewrite)
         .render(&Map::new(), None)?;
+    // The engine must be able to send it as the mode decides (see `campaigns::fan_out`).
+    sending::decide(
+        &state,
+        &project.tracking_mode,
+        SourceType::Campaign,
+        None,
+        Some(crate::campaigns::kind(&c)),
+        None,
+    )?;
     if !campaigns::transition(
         &state.db,
         &project.id,
@@ -338,7 +347,7 @@ async fn test_send(
         sender: &sender,
         headers: &headers,
         attachments: "[]",
-        tracked: false,
+        tracking: sending::untracked(&state, "a test send")?,
         unsubscribe: crate::campaigns::kind(&c) == CampaignType::Marketing,
         due_at: store::now_ms(),
     };

@@ -38,6 +38,8 @@ pub fn view(e: &emails::Email) -> Value {
         "attempts": e.attempts,
         "lastError": e.last_error,
         "providerMessageId": e.provider_message_id,
+        // Custom headers and those Beacon adds (unsubscribe, SES configuration set).
+        "headers": serde_json::from_str::<Value>(&e.headers).unwrap_or(Value::Null),
         "createdAt": iso(e.created_at),
         "sentAt": iso_opt(e.sent_at),
         "deliveredAt": iso_opt(e.delivered_at),

@@ -1,4 +1,5 @@
-//! Settings → the project: its name and tracking mode.
+//! Settings → the project: its name and tracking mode, and which modes the configured tracking
+//! engine offers (a dashboard hides the others, with the reason).
 
 use axum::extract::State;
 use axum::routing::get;
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 use beacon_tracking::policy::TrackingMode;
 
 use super::extract::{Json as Body, SecretKey};
+use crate::engine::TrackingEngine;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::projects::{self, Project};
@@ -17,18 +19,23 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/project", get(get_project).patch(patch_project))
 }
 
-fn view(p: &Project) -> Value {
+fn view(p: &Project, engine: &TrackingEngine) -> Value {
+    let (available, unavailable) = engine.modes();
     json!({
         "id": p.id,
         "name": p.name,
         "publicKey": p.public_key,
         "tracking": p.tracking_mode,
+        "trackingEngine": engine.name(),
+        "availableModes": available,
+        "unavailableModes": unavailable,
         "createdAt": crate::time::iso(p.created_at),
     })
 }
 
-async fn get_project(SecretKey(project): SecretKey) -> Json<Value> {
-    Json(json!({ "success": true, "data": view(&project) }))
+async fn get_project(State(state): State<AppState>, SecretKey(project): SecretKey) -> Json<Value> {
+    let engine = &state.settings.tracking_engine;
+    Json(json!({ "success": true, "data": view(&project, engine) }))
 }
 
 #[derive(Deserialize)]
@@ -57,6 +64,11 @@ async fn patch_project(
         let mode: TrackingMode = mode
             .parse()
             .map_err(|e| ApiError::invalid("tracking", format!("{e}")))?;
+        state
+            .settings
+            .tracking_engine
+            .check_mode(mode)
+            .map_err(|e| ApiError::invalid("tracking", format!("tracking mode {mode} {e}")))?;
         project.tracking_mode = mode.as_str().to_string();
     }
     projects::update(
@@ -66,5 +78,8 @@ async fn patch_project(
         &project.tracking_mode,
     )
     .await?;
-    Ok(Json(json!({ "success": true, "data": view(&project) })))
+    let engine = &state.settings.tracking_engine;
+    Ok(Json(
+        json!({ "success": true, "data": view(&project, engine) }),
+    ))
 }

@@ -125,6 +125,17 @@ async fn send(
         .map(|r| EmailAddress::parse(r).map_err(|e| ApiError::invalid("reply", e.to_string())))
         .transpose()?;
     render::check_headers(&req.headers)?;
+    if let Some(name) = req
+        .headers
+        .keys()
+        .find(|n| state.settings.tracking_engine.owns_header(n))
+    {
+        return Err(ApiError::invalid(
+            &format!("headers.{name}"),
+            "with the provider tracking engine Beacon sets this header from the tracking \
+             decision; use `tracking` to choose",
+        ));
+    }
     let attachments = check_attachments(&req.attachments)?;
 
     let template = match &req.template {
@@ -168,13 +179,14 @@ async fn send(
         return Err(ApiError::invalid("subject", "the subject is empty"));
     }
     let template_kind = template.as_ref().map(|t| t.kind.as_str());
-    let tracked = sending::decide(
+    let tracking = sending::decide(
+        &state,
         &project.tracking_mode,
         SourceType::Transactional,
         template.as_ref(),
         None,
         req.tracking,
-    );
+    )?;
     let sender = Sender {
         from: Mailbox {
             name: from_name,
@@ -191,7 +203,7 @@ async fn send(
         sender: &sender,
         headers: &req.headers,
         attachments: &attachments,
-        tracked,
+        tracking,
         unsubscribe: false,
         due_at: store::now_ms(),
     };

@@ -76,13 +76,19 @@ async fn fan_out(
     let kind = kind(&c);
     let marketing = kind == CampaignType::Marketing;
     // Decided once per fan-out, from the mode in force when the campaign goes out.
-    let tracked = sending::decide(
+    // Refused (provider engine, untracked, no no-tracking set: only a mode stored before the
+    // engine changed gets here, `/send` checks first): the fan-out fails and is retried when
+    // its lease ends, logged each time, so the campaign goes out once the setting is added or
+    // the mode changed — never tracked against the mode.
+    let tracking = sending::decide(
+        state,
         &project.tracking_mode,
         SourceType::Campaign,
         None,
         Some(kind),
         None,
-    );
+    )
+    .map_err(|e| anyhow::anyhow!("campaign not sent: {e}"))?;
     let audience = audience::Audience::load(db, &c).await?;
     let content = Content {
         subject: c.subject.clone(),
@@ -100,7 +106,7 @@ async fn fan_out(
         sender: &sender,
         headers: &headers,
         attachments: "[]",
-        tracked,
+        tracking,
         unsubscribe: marketing,
         due_at: store::now_ms(),
     };

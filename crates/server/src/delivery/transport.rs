@@ -1,4 +1,5 @@
-//! Where accepted emails go: the outbox (kept in the database) or an SMTP relay.
+//! Where accepted emails go: the outbox (kept in the database), an SMTP relay, or Amazon SES's
+//! SMTP interface (the same pooled client; SES's message id is read from its reply).
 
 use beacon_mail::{SmtpConfig, SmtpPool};
 
@@ -10,6 +11,8 @@ pub enum Transport {
     /// email SENT, so the hand-off and its checkpoint are one atomic step.
     Outbox,
     Smtp(SmtpPool),
+    /// SES answers `250 Ok <SES message id>`; the bare id is stored, as SES's events name it.
+    Ses(SmtpPool),
 }
 
 /// A transport's refusal.
@@ -23,29 +26,19 @@ impl Transport {
     pub fn from_settings(t: &config::Transport) -> anyhow::Result<Transport> {
         Ok(match t {
             config::Transport::Outbox => Transport::Outbox,
-            config::Transport::Smtp(s) => {
-                let security = match s.security {
-                    Security::Plain => beacon_mail::Security::Plain,
-                    Security::StartTls => beacon_mail::Security::StartTls,
-                    Security::Tls => beacon_mail::Security::Tls,
-                };
-                let mut cfg = SmtpConfig::new(s.host.clone(), s.port, security);
-                cfg.username = s.username.clone();
-                cfg.password = s.password.clone();
-                cfg.pool_size = s.pool;
-                Transport::Smtp(SmtpPool::new(cfg))
-            }
+            config::Transport::Smtp(s) => Transport::Smtp(pool(s)),
+            config::Transport::Ses(s) => Transport::Ses(pool(s)),
         })
     }
 
     /// True when the hand-off leaves the database (and so needs its own checkpoint).
     pub fn is_external(&self) -> bool {
-        matches!(self, Transport::Smtp(_))
+        !matches!(self, Transport::Outbox)
     }
 
     /// Hands the message over before the caller's transaction commits. For SMTP the relay has
-    /// it once this returns `Ok` (its reply is the provider's message id); for the outbox, once
-    /// `tx` commits.
+    /// it once this returns `Ok` (its reply, or SES's message id in it, is the provider's
+    /// message id); for the outbox, once `tx` commits.
     pub async fn send(
         &self,
         tx: &mut Tx,
@@ -65,14 +58,42 @@ impl Transport {
                     })?;
                 Ok(None)
             }
-            Transport::Smtp(pool) => pool
-                .send(envelope_from, &[to.to_string()], raw)
-                .await
-                .map(|accepted| Some(accepted.reply))
-                .map_err(|e| Refused {
-                    message: e.to_string(),
-                    permanent: e.is_permanent(),
-                }),
+            Transport::Smtp(pool) => relay(pool, envelope_from, to, raw).await.map(Some),
+            Transport::Ses(pool) => {
+                let reply = relay(pool, envelope_from, to, raw).await?;
+                Ok(Some(match crate::ses::message_id_from_reply(&reply) {
+                    Some(id) => id.to_string(),
+                    // Kept whole rather than lost: events still find an email by `250 Ok <id>`.
+                    None => {
+                        tracing::warn!(email = %email_id, reply = %reply, "SES accepted a message but its reply holds no message id");
+                        reply
+                    }
+                }))
+            }
         }
     }
+}
+
+/// The relay's whole reply to an accepted message.
+async fn relay(pool: &SmtpPool, from: &str, to: &str, raw: &[u8]) -> Result<String, Refused> {
+    pool.send(from, &[to.to_string()], raw)
+        .await
+        .map(|accepted| accepted.reply)
+        .map_err(|e| Refused {
+            message: e.to_string(),
+            permanent: e.is_permanent(),
+        })
+}
+
+fn pool(s: &config::SmtpSettings) -> SmtpPool {
+    let security = match s.security {
+        Security::Plain => beacon_mail::Security::Plain,
+        Security::StartTls => beacon_mail::Security::StartTls,
+        Security::Tls => beacon_mail::Security::Tls,
+    };
+    let mut cfg = SmtpConfig::new(s.host.clone(), s.port, security);
+    cfg.username = s.username.clone();
+    cfg.password = s.password.clone();
+    cfg.pool_size = s.pool;
+    SmtpPool::new(cfg)
 }

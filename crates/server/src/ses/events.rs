@@ -1,5 +1,6 @@
 //! SES event notifications (the `Message` of a verified SNS notification) turned into Beacon's
-//! effects. The email is found by SES's message id (`mail.messageId`):
+//! effects. The email is found by SES's message id (`mail.messageId`), or else by the email id
+//! Beacon tags each provider-engine send with (`mail.tags`, for mail relayed to SES):
 //!
 //! - `Open` / `Click` → the same hit Beacon's own pixel and redirect record (`tracking::ingest`'s
 //!   `apply_batch`), with the machine verdict of SES's `userAgent` and `ipAddress`;
@@ -59,6 +60,7 @@ struct SesEvent {
 #[serde(rename_all = "camelCase")]
 struct Mail {
     message_id: Option<String>,
+    tags: Option<Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -124,7 +126,14 @@ pub async fn handle(state: &AppState, msg: &sns::Message) -> Result<Outcome, Eve
     if sns_messages::seen(&state.db, &msg.message_id).await? {
         return Ok(Outcome::Duplicate);
     }
-    let email = find_email(&state.db, ses_id)
+    let tagged = event.mail.as_ref().and_then(|m| {
+        m.tags
+            .as_ref()?
+            .get(crate::engine::EMAIL_TAG)?
+            .get(0)?
+            .as_str()
+    });
+    let email = find_email(&state.db, ses_id, tagged)
         .await?
         .ok_or_else(|| EventError::NotYetStored(ses_id.to_string()))?;
     if HANDLED
@@ -171,16 +180,34 @@ pub async fn handle(state: &AppState, msg: &sns::Message) -> Result<Outcome, Eve
 }
 
 /// SES's SMTP interface reply is stored whole by the `smtp` transport; a bare id is what a
-/// dedicated SES transport stores. Either finds the email (both through one index).
-async fn find_email(db: &Db, ses_id: &str) -> Result<Option<Email>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, project_id, contact_id, subject, template_id, campaign_id, source_type, \
-         sent_at FROM emails WHERE provider_message_id IN ($1, $2) ORDER BY created_at LIMIT 1",
-    )
+/// dedicated SES transport stores. Either finds the email (both through one index). A relay in
+/// front of SES answers with its own id, so then the email id tag finds it.
+async fn find_email(
+    db: &Db,
+    ses_id: &str,
+    tagged: Option<&str>,
+) -> Result<Option<Email>, sqlx::Error> {
+    const COLUMNS: &str =
+        "id, project_id, contact_id, subject, template_id, campaign_id, source_type, sent_at";
+    let found = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM emails WHERE provider_message_id IN ($1, $2) \
+         ORDER BY created_at LIMIT 1"
+    )))
     .bind(ses_id)
     .bind(super::smtp_reply_for(ses_id))
     .fetch_optional(&db.read)
-    .await
+    .await?;
+    match (found, tagged) {
+        (None, Some(id)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM emails WHERE id = $1 AND sent_at IS NOT NULL"
+            )))
+            .bind(id)
+            .fetch_optional(&db.read)
+            .await
+        }
+        (found, _) => Ok(found),
+    }
 }
 
 /// An open or click. The SNS id is remembered first and the hit applied after, through the same

@@ -282,7 +282,22 @@ impl Run<'_> {
         } else {
             SourceType::Workflow
         };
-        let tracked = sending::decide(&project.tracking_mode, source, Some(&template), None, None);
+        let tracking = match sending::decide(
+            self.state,
+            &project.tracking_mode,
+            source,
+            Some(&template),
+            None,
+            None,
+        ) {
+            Ok(t) => t,
+            // Refused rather than tracked against the mode (see `crate::engine`).
+            Err(e) => {
+                drop(tx);
+                return self.fail(format!("the email was not sent: {e}")).await;
+            }
+        };
+        let tracked = tracking.tracked;
         let from = EmailAddress::parse(&self.state.settings.default_from)
             .map_err(|e| anyhow::anyhow!("BEACON_DEFAULT_FROM: {e}"))?;
         let sender = Sender {
@@ -307,7 +322,7 @@ impl Run<'_> {
             sender: &sender,
             headers: &BTreeMap::new(),
             attachments: "[]",
-            tracked,
+            tracking,
             unsubscribe: template.kind != "TRANSACTIONAL" && contact.subscribed != 0,
             due_at: now(),
         };

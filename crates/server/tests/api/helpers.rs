@@ -25,6 +25,8 @@ pub struct TestApp {
 pub struct Opts {
     /// Deliver through SMTP to this sink instead of the outbox.
     pub smtp: Option<u16>,
+    /// With `smtp`: use the `ses` transport (SES's SMTP interface) instead of `smtp`.
+    pub ses: bool,
     /// Reuse a database (for restart tests).
     pub db_url: Option<String>,
     pub max_attempts: Option<i64>,
@@ -55,14 +57,19 @@ pub async fn spawn_with(opts: Opts) -> TestApp {
         settings.max_attempts = n;
     }
     if let Some(port) = opts.smtp {
-        settings.transport = Transport::Smtp(SmtpSettings {
+        let relay = SmtpSettings {
             host: "127.0.0.1".into(),
             port,
             security: Security::Plain,
             username: None,
             password: None,
             pool: 2,
-        });
+        };
+        settings.transport = if opts.ses {
+            Transport::Ses(relay)
+        } else {
+            Transport::Smtp(relay)
+        };
     }
     let app = Application::build(settings).await.expect("app builds");
     let port = app.port();

@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod segments;
 mod send;
+mod ses_sending;
 mod sns;
 mod templates;
 mod track;

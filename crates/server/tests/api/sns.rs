@@ -23,7 +23,7 @@ pub const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:beacon-ses";
 /// An RSA key made for these tests only (`openssl genpkey -algorithm RSA`).
 const KEY_PEM: &str = include_str!("sns_test_only_key.pem");
 
-fn configure(s: &mut Settings) {
+pub fn configure(s: &mut Settings) {
     s.sns_topic_arns = vec![
         TOPIC.into(),
         "arn:aws:sns:eu-west-1:123456789012:other".into(),
