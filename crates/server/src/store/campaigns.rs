@@ -147,6 +147,11 @@ pub async fn delete(db: &Db, project_id: &str, id: &str) -> Result<bool, sqlx::E
 
 /// Claims one campaign whose fan-out is due: a SCHEDULED one whose time has come, or a
 /// SENDING one whose runner vanished (its lease ran out).
+///
+/// `id = (SELECT … LIMIT 1)`, not `id IN (…)`: PostgreSQL may run an `IN` subquery once per
+/// outer row, and with `SKIP LOCKED` each run skips the row the last one locked, so one claim
+/// took several due campaigns while returning (and running) only the first; the others waited
+/// out a whole lease. A scalar subquery runs once.
 pub async fn claim_due(db: &Db, lease_ms: i64) -> Result<Option<Campaign>, sqlx::Error> {
     let now = now_ms();
     let lock = match db.backend {
@@ -156,7 +161,7 @@ pub async fn claim_due(db: &Db, lease_ms: i64) -> Result<Option<Campaign>, sqlx:
     sqlx::query_as(AssertSqlSafe(format!(
         "UPDATE campaigns SET status = 'SENDING', lease_until = $1, \
          started_at = COALESCE(started_at, $2), updated_at = $2 \
-         WHERE id IN (SELECT id FROM campaigns WHERE \
+         WHERE id = (SELECT id FROM campaigns WHERE \
            (status = 'SCHEDULED' AND scheduled_at <= $2) OR (status = 'SENDING' AND lease_until < $2) \
            ORDER BY scheduled_at, id LIMIT 1 {lock}) \
          AND (status = 'SCHEDULED' OR (status = 'SENDING' AND lease_until < $2)) \

@@ -162,3 +162,30 @@ async fn a_campaign_to_a_segment_reaches_only_its_members_and_its_stats_show_the
     assert_eq!(s["clickRate"], 0.5);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn campaigns_due_at_the_same_time_all_go_out_without_waiting_out_a_lease() {
+    let app = spawn_app().await;
+    futures_join(&app, &["d1@example.com"], true).await;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let c = create(&app, json!({ "name": format!("due {n}") })).await;
+        let id = c["id"].as_str().unwrap().to_string();
+        let r = app
+            .post(
+                &format!("/v1/campaigns/{id}/send"),
+                &json!({ "scheduledAt": at }),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        ids.push(id);
+    }
+    // One claim used to take every due campaign on PostgreSQL and run only the first; the
+    // rest sat SENDING until their lease (30 s) ran out, past wait_campaign's 15 s.
+    for id in &ids {
+        assert_eq!(wait_campaign(&app, id, "SENT").await["recipients"], 1);
+    }
+    app.stop().await;
+}
