@@ -15,9 +15,10 @@ use beacon_tracking::classify::{self, HitKind, Verdict};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::lookup::{Email, find_email};
 use super::sns;
 use crate::startup::AppState;
-use crate::store::{self, Db, Tx, events, sns_messages};
+use crate::store::{self, Tx, events, sns_messages};
 use crate::tracking::ingest::{Hit, Kind, Link, apply_batch};
 
 #[derive(Debug, PartialEq, Eq)]
@@ -71,19 +72,6 @@ struct Activity {
     timestamp: Option<String>,
     link: Option<String>,
     link_tags: Option<Map<String, Value>>,
-}
-
-/// What the email row tells an event.
-#[derive(sqlx::FromRow)]
-struct Email {
-    id: String,
-    project_id: String,
-    contact_id: String,
-    subject: String,
-    template_id: Option<String>,
-    campaign_id: Option<String>,
-    source_type: String,
-    sent_at: Option<i64>,
 }
 
 /// Prune remembered SNS ids once every this many notifications per node.
@@ -176,37 +164,6 @@ pub async fn handle(state: &AppState, msg: &sns::Message) -> Result<Outcome, Eve
             tx.commit().await?;
             Ok(Outcome::Applied(name))
         }
-    }
-}
-
-/// SES's SMTP interface reply is stored whole by the `smtp` transport; a bare id is what a
-/// dedicated SES transport stores. Either finds the email (both through one index). A relay in
-/// front of SES answers with its own id, so then the email id tag finds it.
-async fn find_email(
-    db: &Db,
-    ses_id: &str,
-    tagged: Option<&str>,
-) -> Result<Option<Email>, sqlx::Error> {
-    const COLUMNS: &str =
-        "id, project_id, contact_id, subject, template_id, campaign_id, source_type, sent_at";
-    let found = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM emails WHERE provider_message_id IN ($1, $2) \
-         ORDER BY created_at LIMIT 1"
-    )))
-    .bind(ses_id)
-    .bind(super::smtp_reply_for(ses_id))
-    .fetch_optional(&db.read)
-    .await?;
-    match (found, tagged) {
-        (None, Some(id)) => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM emails WHERE id = $1 AND sent_at IS NOT NULL"
-            )))
-            .bind(id)
-            .fetch_optional(&db.read)
-            .await
-        }
-        (found, _) => Ok(found),
     }
 }
 

@@ -4,6 +4,7 @@
 //! per send (`crate::engine`) and the `ses` transport keeps SES's message id.
 
 pub mod events;
+mod lookup;
 pub mod sns;
 
 /// SES's SMTP interface accepts a message with `250 Ok <SES message id>`. The `ses` transport

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use beacon::config::{Settings, TrackingEngine};
 use beacon_mail::sink::{ReceivedMessage, SmtpSink};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::campaigns::{contact, create, send_now};
 use crate::helpers::{Opts, TestApp, spawn_with};
@@ -47,6 +47,17 @@ pub async fn spawn_ses(sink: &SmtpSink, configure: fn(&mut Settings)) -> TestApp
         ..Opts::default()
     })
     .await
+}
+
+/// Asserts `GET /v1/project`'s engine and available modes; returns the project.
+pub async fn offers(app: &TestApp, engine: &str, available: &[&str]) -> Value {
+    let project = app.get_json("/v1/project").await["data"].clone();
+    assert_eq!(project["trackingEngine"], engine, "{project}");
+    assert_eq!(project["availableModes"], json!(available), "{project}");
+    if available.len() == 3 {
+        assert_eq!(project["unavailableModes"], json!({}), "{project}");
+    }
+    project
 }
 
 /// Every value of header `name` in a received message's header section, unfolded.
@@ -238,13 +249,7 @@ async fn disabled_names_the_right_set_for_every_source_and_override() {
 async fn the_builtin_engine_names_no_set_and_tracks_itself() {
     let sink = SmtpSink::start().await;
     let app = spawn_ses(&sink, |_| {}).await;
-    let project = app.get_json("/v1/project").await["data"].clone();
-    assert_eq!(project["trackingEngine"], "builtin");
-    assert_eq!(
-        project["availableModes"],
-        json!(["ENABLED", "DISABLED", "MARKETING_ONLY"])
-    );
-    assert_eq!(project["unavailableModes"], json!({}));
+    offers(&app, "builtin", &["ENABLED", "DISABLED", "MARKETING_ONLY"]).await;
     app.send(&json!({ "to": "b@example.com", "subject": "builtin", "body": LINKS }))
         .await;
     let m = with_subject(&sink, "builtin").await.remove(0);

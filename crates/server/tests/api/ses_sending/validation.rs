@@ -7,8 +7,8 @@ use beacon_mail::sink::SmtpSink;
 use serde_json::{Value, json};
 
 use super::{
-    LINKS, NO_TRACKING_SET, TRACKING_SET, header, provider, provider_tracking_only, spawn_ses,
-    with_subject,
+    LINKS, NO_TRACKING_SET, TRACKING_SET, header, offers, provider, provider_tracking_only,
+    spawn_ses, with_subject,
 };
 use crate::campaigns::create;
 use crate::helpers::{Opts, spawn_with};
@@ -33,9 +33,7 @@ async fn without_a_no_tracking_set_untracked_sends_and_modes_are_refused() {
     let sink = SmtpSink::start().await;
     let app = spawn_ses(&sink, provider_tracking_only).await;
 
-    let project = app.get_json("/v1/project").await["data"].clone();
-    assert_eq!(project["trackingEngine"], "provider");
-    assert_eq!(project["availableModes"], json!(["ENABLED"]));
+    let project = offers(&app, "provider", &["ENABLED"]).await;
     let unavailable = project["unavailableModes"].as_object().unwrap();
     assert_eq!(
         unavailable.keys().collect::<Vec<_>>(),
@@ -99,9 +97,8 @@ async fn a_stored_mode_that_became_unavailable_refuses_only_its_untracked_sends(
         ..Opts::default()
     })
     .await;
-    let project = app.get_json("/v1/project").await["data"].clone();
+    let project = offers(&app, "provider", &["ENABLED"]).await;
     assert_eq!(project["tracking"], "DISABLED");
-    assert_eq!(project["availableModes"], json!(["ENABLED"]));
 
     // Not tracked against the mode, and not sent untracked-by-accident either: refused.
     let body = json!({ "to": "s@example.com", "subject": "plain", "body": LINKS });
@@ -150,13 +147,7 @@ async fn a_stored_mode_that_became_unavailable_refuses_only_its_untracked_sends(
 async fn with_a_no_tracking_set_every_mode_is_available() {
     let sink = SmtpSink::start().await;
     let app = spawn_ses(&sink, provider).await;
-    let project = app.get_json("/v1/project").await["data"].clone();
-    assert_eq!(project["trackingEngine"], "provider");
-    assert_eq!(
-        project["availableModes"],
-        json!(["ENABLED", "DISABLED", "MARKETING_ONLY"])
-    );
-    assert_eq!(project["unavailableModes"], json!({}));
+    offers(&app, "provider", &["ENABLED", "DISABLED", "MARKETING_ONLY"]).await;
     app.send(&json!({ "to": "n@example.com", "subject": "off", "body": LINKS, "tracking": false }))
         .await;
     let m = with_subject(&sink, "off").await.remove(0);
