@@ -2,6 +2,7 @@
 //! transport to a local SMTP sink: every mode × source × override names the right set, and
 //! Beacon itself never rewrites a link or adds a pixel.
 
+mod cli;
 mod provider_id;
 mod validation;
 
