@@ -234,3 +234,61 @@ fn invalid_engine_settings_fail_at_start_naming_the_setting() {
     assert!(matches!(s.transport, Transport::Smtp(_)));
     assert_eq!(s.tracking_engine.name(), "provider");
 }
+
+fn tracking_only_short_lease(s: &mut beacon::config::Settings) {
+    provider_tracking_only(s);
+    s.campaign_lease_ms = 300;
+}
+
+fn both_sets_short_lease(s: &mut beacon::config::Settings) {
+    provider(s);
+    s.campaign_lease_ms = 300;
+}
+
+#[tokio::test]
+async fn a_campaign_scheduled_under_a_mode_that_became_unavailable_waits_until_it_is_fixed() {
+    let first = spawn_with(Opts::default()).await;
+    set_mode(&first, "DISABLED").await;
+    crate::campaigns::contact(&first, "fan@example.com", true).await;
+    let c = create(&first, json!({ "subject": "waits", "body": LINKS })).await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let r = first
+        .post(
+            &format!("/v1/campaigns/{id}/send"),
+            &json!({ "scheduledAt": at }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let db_url = first.db_url.clone();
+    first.stop().await;
+
+    let sink = SmtpSink::start().await;
+    let opts = |configure: fn(&mut beacon::config::Settings)| Opts {
+        smtp: Some(sink.port()),
+        ses: true,
+        db_url: Some(db_url.clone()),
+        configure: Some(configure),
+        ..Opts::default()
+    };
+    // No no-tracking set: the fan-out is refused, again each lease, and nothing goes out.
+    let app = spawn_with(opts(tracking_only_short_lease)).await;
+    let c = crate::campaigns::wait_campaign(&app, &id, "SENDING").await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let c2 = app.get_json(&format!("/v1/campaigns/{id}")).await["data"].clone();
+    assert_eq!(
+        (&c2["status"], &c2["recipients"]),
+        (&json!("SENDING"), &json!(0)),
+        "{c}"
+    );
+    assert!(sink.messages().is_empty());
+    app.stop().await;
+
+    // With the setting added, it goes out untracked, as its mode says.
+    let app = spawn_with(opts(both_sets_short_lease)).await;
+    crate::campaigns::wait_campaign(&app, &id, "SENT").await;
+    let m = with_subject(&sink, "waits").await.remove(0);
+    assert_eq!(header(&m, "X-SES-CONFIGURATION-SET"), [NO_TRACKING_SET]);
+    app.stop().await;
+}
