@@ -1,8 +1,9 @@
 //! Throughput helpers for `bench/run.sh` (never run by the test suite). Each prints one JSON
 //! object per measurement on stdout.
 //!
-//! - `beacon-bench group-commit DB_URL [SECS]`: events/s committed by the ingest writer's own
-//!   transaction (`apply_batch`) at batch sizes 1, 10, 100 and 1000.
+//! - `beacon-bench group-commit DB_URL [SECS]`: hits/s the ingest writer appends at batch sizes
+//!   1, 10, 100 and 1000 (its transaction: `append`), and hits/s its fold then applies to the email
+//!   counters and events (`fold_once`, the writer's slice size).
 //! - `beacon-bench render HTML_FILE N`: the tracking library rendering N recipients of one
 //!   template in process (compile once, `CompiledTemplate::render` each), against a full
 //!   `substitute` + `rewrite_html` per recipient on a sample.
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use beacon::store::{Db, new_id, now_ms};
-use beacon::tracking::ingest::{Hit, Kind, apply_batch};
+use beacon::tracking::ingest::{FOLD_SLICE, Fold, Hit, Kind, append};
 use beacon_tracking::rewrite::{CompiledTemplate, RewriteConfig, rewrite_html};
 use beacon_tracking::token::{KeyRing, SigningKey};
 use beacon_tracking::vars::{Escape, substitute};
@@ -89,7 +90,7 @@ async fn group_commit(url: &str, each: Duration) -> anyhow::Result<()> {
     let mut next = 0usize;
     for batch in [1usize, 10, 100, 1000] {
         let start = Instant::now();
-        let (mut events, mut commits) = (0u64, 0u64);
+        let (mut hits_n, mut commits) = (0u64, 0u64);
         while start.elapsed() < each {
             let hits: Vec<Hit> = (0..batch)
                 .map(|_| {
@@ -107,15 +108,31 @@ async fn group_commit(url: &str, each: Duration) -> anyhow::Result<()> {
                 })
                 .collect();
             let refs: Vec<&Hit> = hits.iter().collect();
-            apply_batch(&db, &refs).await?;
-            events += batch as u64;
+            let mut tx = db.hits.begin().await?;
+            append(&mut tx, db.backend, &refs).await?;
+            tx.commit().await?;
+            hits_n += batch as u64;
             commits += 1;
         }
         let secs = start.elapsed().as_secs_f64();
+        // Then the fold of what was appended, bounded as well.
+        let fold_start = Instant::now();
+        let mut folded = 0u64;
+        let mut fold = Fold::new(db.clone(), Default::default()).await?;
+        while fold_start.elapsed() < each * 10 {
+            let n = fold.fold(FOLD_SLICE).await;
+            if n == 0 {
+                break;
+            }
+            folded += n as u64;
+        }
+        let fold_secs = fold_start.elapsed().as_secs_f64();
         println!(
             "{}",
-            json!({"bench": "group_commit", "batch": batch, "events": events,
-                   "commits": commits, "secs": secs, "events_per_s": events as f64 / secs})
+            json!({"bench": "group_commit", "batch": batch, "events": hits_n,
+                   "commits": commits, "secs": secs, "events_per_s": hits_n as f64 / secs,
+                   "folded": folded, "fold_secs": fold_secs,
+                   "fold_per_s": folded as f64 / fold_secs})
         );
     }
     let (stored,): (i64,) =

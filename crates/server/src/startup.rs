@@ -60,6 +60,7 @@ impl Application {
         };
         let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);
+        workers.extend(crate::store::checkpoint::spawn(&state.db, stop.clone()));
         workers.push(crate::campaigns::spawn(&state, stop.clone()));
         workers.extend(crate::workflows::spawn(&state, shutdown.subscribe()));
         Ok(Application {

@@ -167,10 +167,10 @@ pub async fn handle(state: &AppState, msg: &sns::Message) -> Result<Outcome, Eve
     }
 }
 
-/// An open or click. The SNS id is remembered first and the hit applied after, through the same
-/// `apply_batch` as Beacon's own hits (its own transaction): if applying fails the id is
-/// forgotten again so SNS's retry counts. A crash between the two loses that one hit rather than
-/// ever counting it twice.
+/// An open or click, applied through the same `apply_batch` as Beacon's own hits, in the
+/// transaction that remembers the SNS id: both commit or neither does, so SNS's retry after a
+/// failure or a crash counts the hit exactly once. (SNS is itself the queue in front of this
+/// path, retrying with back-off, so it applies directly rather than through the `hits` backlog.)
 async fn hit(
     state: &AppState,
     msg: &sns::Message,
@@ -225,10 +225,10 @@ async fn hit(
         link,
         machine: match verdict {
             Verdict::Human => None,
-            Verdict::Machine(reason) => Some(reason.as_str()),
+            Verdict::Machine(reason) => Some(reason.as_str().to_string()),
         },
         scanner: match verdict {
-            Verdict::Machine(reason) => reason.product(),
+            Verdict::Machine(reason) => reason.product().map(str::to_string),
             Verdict::Human => None,
         },
         ip: ip.and_then(|ip| state.settings.hit_ip.apply(ip)),
@@ -239,13 +239,8 @@ async fn hit(
     if !sns_messages::remember(&mut tx, &msg.message_id, &msg.topic_arn, now).await? {
         return Ok(Outcome::Duplicate);
     }
+    apply_batch(&mut tx, state.db.backend, &[&hit]).await?;
     tx.commit().await?;
-    if let Err(e) = apply_batch(&state.db, &[&hit]).await {
-        if let Err(e) = sns_messages::forget(&state.db, &msg.message_id).await {
-            tracing::error!(error = %e, sns = %msg.message_id, "could not forget an SNS id whose hit failed; that hit is lost");
-        }
-        return Err(e.into());
-    }
     Ok(Outcome::Applied(match kind {
         Kind::Open => "email.open",
         Kind::Click => "email.click",

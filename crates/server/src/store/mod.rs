@@ -6,6 +6,7 @@
 //! [`Backend`] says which text to use.
 
 pub mod campaigns;
+pub mod checkpoint;
 pub mod contacts;
 pub mod emails;
 pub mod events;
@@ -34,12 +35,19 @@ pub enum Backend {
 }
 
 /// Handles to the database. On SQLite every write goes through a single connection so writers
-/// never meet `SQLITE_BUSY` (WAL lets readers go on beside it); on PostgreSQL both are one pool.
+/// never meet `SQLITE_BUSY` (WAL lets readers go on beside it); on PostgreSQL all are one pool.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub read: AnyPool,
     pub write: AnyPool,
+    /// The tracking backlog (`tracking/hits.rs`). On SQLite a file of its own (`<db>-hits`) with
+    /// its own single connection, so appending a hit never queues behind the main file's writer.
+    pub hits: AnyPool,
+    /// Reads of the backlog (the fold, `/metrics`), beside its writer.
+    pub hits_read: AnyPool,
     pub backend: Backend,
+    /// SQLite: the connections `checkpoint.rs` uses.
+    pub checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -59,14 +67,33 @@ impl Db {
         };
         let db = match backend {
             Backend::Sqlite => {
+                let hits_url = sqlite_url(&sidecar(url, "-hits"));
                 let url = sqlite_url(url);
                 let opts = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
                 let write = pool_options(1, true).connect_with(opts.clone()).await?;
-                let read = pool_options(8, true).connect_with(opts).await?;
+                let read = pool_options(8, true).connect_with(opts.clone()).await?;
+                let hits_opts = AnyConnectOptions::from_str(&hits_url)?.disable_statement_logging();
+                // Never closed while the server runs: an in-memory backlog lives with its connection.
+                let hits = pool_options(1, true)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(hits_opts.clone())
+                    .await?;
+                let hits_read = pool_options(2, true).connect_lazy_with(hits_opts.clone());
+                let checkpointer = checkpoint::Checkpointer {
+                    files: vec![
+                        pool_options(1, true).connect_lazy_with(opts),
+                        pool_options(1, true).connect_lazy_with(hits_opts),
+                    ],
+                };
                 Db {
                     read,
                     write,
+                    hits,
+                    hits_read,
                     backend,
+                    checkpointer: Some(checkpointer),
                 }
             }
             Backend::Postgres => {
@@ -74,12 +101,18 @@ impl Db {
                 let pool = pool_options(16, false).connect_with(opts).await?;
                 Db {
                     read: pool.clone(),
-                    write: pool,
+                    write: pool.clone(),
+                    hits: pool.clone(),
+                    hits_read: pool,
                     backend,
+                    checkpointer: None,
                 }
             }
         };
         db.migrate().await?;
+        if backend == Backend::Sqlite {
+            crate::tracking::prepare_sqlite_backlog(&db).await?;
+        }
         Ok(db)
     }
 
@@ -110,6 +143,11 @@ impl Db {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+        self.hits.close().await;
+        self.hits_read.close().await;
+        for file in self.checkpointer.iter().flat_map(|c| &c.files) {
+            file.close().await;
+        }
     }
 }
 
@@ -134,13 +172,41 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0004_workflows.sql"),
     ),
     (5, "ses", include_str!("../../migrations/0005_ses.sql")),
+    (6, "hits", include_str!("../../migrations/0006_hits.sql")),
 ];
 
-/// A migration's text for `backend`.
+/// A migration's text for `backend`: the byte string type, and statements whose first line is
+/// marked `-- postgres only` or `-- sqlite only` kept for that database alone.
 fn dialect(sql: &str, backend: Backend) -> String {
+    let skip = match backend {
+        Backend::Sqlite => "-- postgres only",
+        Backend::Postgres => "-- sqlite only",
+    };
+    let kept: Vec<&str> = sql
+        .split_inclusive(";\n")
+        .filter(|statement| {
+            !statement
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with("--"))
+                .is_some_and(|first| first.ends_with(skip))
+        })
+        .collect();
+    let sql = kept.concat();
     match backend {
-        Backend::Sqlite => sql.to_string(),
+        Backend::Sqlite => sql,
         Backend::Postgres => sql.replace(" BLOB ", " BYTEA "),
+    }
+}
+
+/// The URL of a file beside the SQLite database: `sqlite://beacon.db?x` → `sqlite://beacon.db-hits?x`
+/// (an in-memory database gets an in-memory neighbour).
+fn sidecar(url: &str, suffix: &str) -> String {
+    if url.contains(":memory:") {
+        return url.to_string();
+    }
+    match url.split_once('?') {
+        Some((path, query)) => format!("{path}{suffix}?{query}"),
+        None => format!("{url}{suffix}"),
     }
 }
 
@@ -166,14 +232,16 @@ fn pool_options(max: u32, sqlite: bool) -> AnyPoolOptions {
         Box::pin(async move {
             // WAL + NORMAL: durable across process crashes (the WAL is fsynced at checkpoints,
             // and a killed process loses nothing already committed), fast group commits.
-            // A checkpoint every 10,000 pages (~40 MB of WAL) rather than SQLite's 1,000, and a
-            // 16 MB page cache: hits insert into the events indexes in random contact order, and
-            // with the defaults the writer spent its time checkpointing and re-reading index
-            // pages (bench/README.md: ~+60 % events/s in a micro-benchmark).
+            // Checkpoints are not made by the commit that crosses a threshold but by a task of
+            // their own (`checkpoint.rs`). A 16 MB page cache: the fold inserts into the events
+            // indexes in random contact order, and with SQLite's 2 MB it re-read index pages
+            // (bench/README.md). Statement journals (multi-row statements inside a transaction)
+            // stay in memory, not in temp files.
             sqlx::raw_sql(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                 PRAGMA wal_autocheckpoint = 10000; PRAGMA cache_size = -16384;",
+                 PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384; \
+                 PRAGMA temp_store = MEMORY;",
             )
             .execute(conn)
             .await?;
@@ -206,5 +274,38 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
                 || db.code().as_deref() == Some("23505")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backend, dialect, sidecar};
+
+    #[test]
+    fn marked_statements_are_kept_for_their_database_only() {
+        let sql = "-- about\nCREATE TABLE a ( -- postgres only\n x BLOB NOT NULL\n);\n\
+                   CREATE TABLE b (y BLOB );\nINSERT INTO b VALUES (1); -- sqlite only\n";
+        assert_eq!(
+            dialect(sql, Backend::Sqlite),
+            "CREATE TABLE b (y BLOB );\nINSERT INTO b VALUES (1); -- sqlite only\n"
+        );
+        assert_eq!(
+            dialect(sql, Backend::Postgres),
+            "-- about\nCREATE TABLE a ( -- postgres only\n x BYTEA NOT NULL\n);\n\
+             CREATE TABLE b (y BYTEA );\n"
+        );
+    }
+
+    #[test]
+    fn the_backlog_file_sits_beside_the_database() {
+        assert_eq!(
+            sidecar("sqlite://beacon.db", "-hits"),
+            "sqlite://beacon.db-hits"
+        );
+        assert_eq!(
+            sidecar("sqlite:///var/b.db?mode=rwc", "-hits"),
+            "sqlite:///var/b.db-hits?mode=rwc"
+        );
+        assert_eq!(sidecar("sqlite::memory:", "-hits"), "sqlite::memory:");
     }
 }

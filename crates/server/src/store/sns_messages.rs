@@ -36,16 +36,6 @@ pub async fn remember(
     Ok(done.rows_affected() == 1)
 }
 
-/// Undoes [`remember`] when the effect it guarded could not be committed, so SNS's retry is
-/// processed.
-pub async fn forget(db: &Db, message_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sns_messages WHERE message_id = $1")
-        .bind(message_id)
-        .execute(&db.write)
-        .await?;
-    Ok(())
-}
-
 /// Drops ids remembered before `before` (epoch ms).
 pub async fn prune(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM sns_messages WHERE received_at < $1")

@@ -1,17 +1,18 @@
 //! What one open or click does to the store: the email row's counters, first times and status,
-//! and an `email.open` / `email.click` event on the contact.
+//! and an `email.open` / `email.click` event on the contact. The fold applies the hits the ingest
+//! writer appended (`hits.rs`); SES's notifications apply theirs directly.
 //!
 //! Counters and first times are updated with atomic `UPDATE … FROM (VALUES …) RETURNING`
-//! statements (increments, never read-modify-write), so several nodes' writers can ingest hits of
-//! the same email side by side on PostgreSQL.
+//! statements (increments, never read-modify-write), so several nodes can fold hits of the same
+//! email side by side on PostgreSQL.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 
-use crate::store::{self, Backend, Db, Tx};
+use super::hits::placeholders;
+use crate::store::{self, Backend, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -32,21 +33,20 @@ pub struct Hit {
     pub email_id: String,
     pub link: Option<Link>,
     /// `None` for a human hit, else the machine verdict's reason (`apple_mpp`, …).
-    pub machine: Option<&'static str>,
+    pub machine: Option<String>,
     /// For `security_scanner`, which product.
-    pub scanner: Option<&'static str>,
+    pub scanner: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub at: i64,
 }
 
-/// Applies every hit in one transaction, with a few set-based statements per batch rather than
-/// two per hit: one `UPDATE … FROM (VALUES …) RETURNING` per kind of hit (open / click × human /
-/// machine) over the batch's distinct emails, then one multi-row `INSERT` of the events. On SQLite
-/// every statement is a round trip to sqlx's database thread, so per-hit statements cost ~50 µs a
-/// hit in thread hand-offs alone; per batch they cost a few.
-pub async fn apply_batch(db: &Db, hits: &[&Hit]) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
+/// Applies every hit inside the caller's transaction, in the order given, with a few set-based
+/// statements per batch rather than two per hit: one `UPDATE … FROM (VALUES …) RETURNING` per
+/// kind of hit (open / click × human / machine) over the batch's distinct emails, then one
+/// multi-row `INSERT` of the events. On SQLite every statement is a round trip to sqlx's database
+/// thread, so per-hit statements cost ~50 µs a hit in thread hand-offs alone; per batch, a few.
+pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result<(), sqlx::Error> {
     let mut events: Vec<(usize, EventRow)> = Vec::with_capacity(hits.len());
     for (kind, human) in [
         (Kind::Open, true),
@@ -77,7 +77,7 @@ pub async fn apply_batch(db: &Db, hits: &[&Hit]) -> Result<(), sqlx::Error> {
         }
         let mut after: HashMap<String, After> = HashMap::with_capacity(per.len());
         for chunk in per.chunks(UPDATE_CHUNK) {
-            for row in update(&mut tx, db.backend, kind, human, chunk).await? {
+            for row in update(tx, backend, kind, human, chunk).await? {
                 after.insert(row.id.clone(), row);
             }
         }
@@ -100,9 +100,9 @@ pub async fn apply_batch(db: &Db, hits: &[&Hit]) -> Result<(), sqlx::Error> {
     events.sort_by_key(|(i, _)| *i);
     let rows: Vec<EventRow> = events.into_iter().map(|(_, r)| r).collect();
     for chunk in rows.chunks(INSERT_CHUNK) {
-        insert_events(&mut tx, db.backend, chunk).await?;
+        insert_events(tx, backend, chunk).await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 /// Distinct emails per `UPDATE` (3 parameters each) and events per `INSERT` (13 each): well under
@@ -170,36 +170,14 @@ async fn update(
     query.fetch_all(&mut **tx).await
 }
 
-/// `($1, $2, $3), ($4, $5, $6), …` on PostgreSQL; `(?, ?, ?), (?, ?, ?), …` on SQLite, where
-/// sqlx resolves each numbered parameter by name through `sqlite3_bind_parameter_name`, a linear
-/// walk: thousands of `$n` in one statement cost O(n²) (most of a 1,000-hit batch's time).
-fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        s.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => s.push('?'),
-                Backend::Postgres => {
-                    let _ = write!(s, "${}", r * cols + c + 1);
-                }
-            }
-        }
-        s.push(')');
-    }
-    s
-}
-
 struct EventRow {
     project_id: String,
     contact_id: String,
     email_id: String,
     name: &'static str,
     data: String,
-    machine: Option<&'static str>,
+    at: i64,
+    machine: Option<String>,
     campaign_id: Option<String>,
     template_id: Option<String>,
     link_url: Option<String>,
@@ -211,9 +189,7 @@ struct EventRow {
 /// same kind, come after it (their increments are already in `after`'s counters).
 fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
     let human = hit.machine.is_none();
-    let machine = hit
-        .machine
-        .map_or(Value::Null, |m| Value::String(m.to_string()));
+    let machine = hit.machine.clone().map_or(Value::Null, Value::String);
     let mut data = json!({
         "emailId": hit.email_id,
         "subject": after.subject,
@@ -262,7 +238,7 @@ fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
             "email.click"
         }
     };
-    if let Some(scanner) = hit.scanner {
+    if let Some(scanner) = &hit.scanner {
         d.insert("scanner".into(), json!(scanner));
     }
     if let Some(ip) = &hit.ip {
@@ -277,7 +253,8 @@ fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
         email_id: hit.email_id.clone(),
         name,
         data: data.to_string(),
-        machine: hit.machine,
+        at: hit.at,
+        machine: hit.machine.clone(),
         campaign_id: after.campaign_id.clone(),
         template_id: after.template_id.clone(),
         link_url: hit.link.as_ref().map(|l| l.url.clone()),
@@ -302,7 +279,6 @@ async fn insert_events(
          FROM (VALUES {values}) AS v \
          WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.id = v.column3)"
     );
-    let now = store::now_ms();
     let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(rows.len() <= 8);
     for r in rows {
         query = query
@@ -312,8 +288,9 @@ async fn insert_events(
             .bind(&r.email_id)
             .bind(r.name)
             .bind(&r.data)
-            .bind(now)
-            .bind(r.machine)
+            // The hit's time, not the fold's: a backlog folded later keeps when things happened.
+            .bind(r.at)
+            .bind(&r.machine)
             .bind(&r.campaign_id)
             .bind(&r.template_id)
             .bind(&r.link_url)

@@ -158,10 +158,10 @@ async fn hit(
         link,
         machine: match verdict {
             Verdict::Human => None,
-            Verdict::Machine(reason) => Some(reason.as_str()),
+            Verdict::Machine(reason) => Some(reason.as_str().to_string()),
         },
         scanner: match verdict {
-            Verdict::Machine(reason) => reason.product(),
+            Verdict::Machine(reason) => reason.product().map(str::to_string),
             Verdict::Human => None,
         },
         ip: state.settings.hit_ip.apply(ip),

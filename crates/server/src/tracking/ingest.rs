@@ -1,25 +1,35 @@
-//! The ingest writer: every open and click goes through one task that commits many hits per
-//! transaction (group commit). A handler waits for its hit's commit before answering, up to a
-//! bound; past it the recipient is answered anyway and the hit is counted as unconfirmed (it may
-//! still be committed later). A hit that can never be committed is counted as dropped.
+//! The ingest writer: every open and click goes through one task that appends many hits to the
+//! backlog per transaction (group commit, `hits.rs`). A handler waits for its hit's commit before
+//! answering, up to a bound; past it the recipient is answered anyway and the hit is counted as
+//! unconfirmed (it may still be committed later). A hit that can never be committed is counted
+//! as dropped.
+//!
+//! Appending is cheap and in order; applying a hit to its email's counters and the contact's
+//! events is random-order work over the emails and the events indexes. The fold (`fold.rs`) does
+//! that beside the writer, so a post-campaign burst is answered at the speed of appending.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::apply;
+use super::fold::Folder;
+use super::hits;
 use crate::store::Db;
 
-// What one hit is, and the writer's one transaction, for the group-commit benchmark
-// (`crates/bench`), which measures `apply_batch` at fixed batch sizes.
+// What one hit is, how it is applied and how the backlog is kept: for SES's notifications and
+// for the group-commit benchmark (`crates/bench`), which measures appending and folding.
 pub use super::apply::{Hit, Kind, Link, apply_batch};
+pub use super::fold::{FOLD_SLICE, Folder as Fold};
+pub use super::hits::{append, pending};
 
 /// Hits committed in one transaction at most: big enough to amortise the commit (SQLite does
 /// ~20k autocommits/s but ~260k rows/s in large transactions), small enough to keep latency low.
 const MAX_BATCH: usize = 512;
+/// How long a graceful shutdown goes on folding; what is left is folded at the next start.
+const SHUTDOWN_FOLD: Duration = Duration::from_secs(10);
 /// How many hits may wait for the writer before handlers are turned away (and counted).
 const QUEUE: usize = 16_384;
 
@@ -27,14 +37,16 @@ type Job = (Hit, oneshot::Sender<()>);
 
 #[derive(Default, Debug)]
 pub struct Counters {
-    /// Hits committed.
+    /// Hits committed (to the backlog: durable, not yet necessarily folded).
     pub recorded: AtomicU64,
+    /// Hits folded into email counters and events by this node.
+    pub folded: AtomicU64,
     /// Hits answered before their commit was confirmed (the store was slow or stalled); most are
     /// committed later and then also counted in `recorded`.
     pub unconfirmed: AtomicU64,
     /// Hits that will never be recorded: the writer's queue was full, or the store refused them.
     pub dropped: AtomicU64,
-    /// Transactions committed (recorded / batches = the group-commit factor).
+    /// Append transactions committed (recorded / batches = the group-commit factor).
     pub batches: AtomicU64,
 }
 
@@ -46,19 +58,41 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the writer. It drains what is queued and stops once `stop` turns true.
-    pub fn start(db: Db, wait: Duration, stop: watch::Receiver<bool>) -> (Ingest, JoinHandle<()>) {
+    /// Starts the writer and the fold. Once `stop` turns true the writer commits what is queued,
+    /// and the fold then goes on for a bounded time; the handle ends when both are done.
+    pub async fn start(
+        db: Db,
+        wait: Duration,
+        stop: watch::Receiver<bool>,
+    ) -> Result<(Ingest, JoinHandle<()>), sqlx::Error> {
         let (jobs, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        let handle = tokio::spawn(writer(db, rx, counters.clone(), stop));
-        (
+        let appended = Arc::new(Notify::new());
+        let mut folder = Folder::new(db.clone(), counters.clone()).await?;
+        let writer = Writer {
+            db,
+            counters: counters.clone(),
+            appended: appended.clone(),
+        };
+        let handle = tokio::spawn(async move {
+            let fold_stop = stop.clone();
+            let folding = tokio::spawn(async move {
+                folder.run(appended, fold_stop).await;
+                folder
+            });
+            writer.run(rx, stop).await;
+            if let Ok(mut folder) = folding.await {
+                folder.drain(SHUTDOWN_FOLD).await;
+            }
+        });
+        Ok((
             Ingest {
                 jobs,
                 counters,
                 wait,
             },
             handle,
-        )
+        ))
     }
 
     /// Records a hit; true once it is committed, false when it could not be within the bound.
@@ -79,70 +113,83 @@ impl Ingest {
     }
 }
 
-async fn writer(
+/// Appends hits, many per transaction; never folds (that is `fold.rs`, beside it).
+struct Writer {
     db: Db,
-    mut rx: mpsc::Receiver<Job>,
     counters: Arc<Counters>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    loop {
-        let first = tokio::select! {
-            job = rx.recv() => job,
-            _ = stop.changed() => {
-                // Graceful shutdown: no new hits arrive (the listener closed first); commit
-                // what is queued, then stop.
-                rx.close();
-                rx.recv().await
-            }
-        };
-        let Some(first) = first else { return };
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        commit(&db, &mut batch, &counters).await;
-    }
+    appended: Arc<Notify>,
 }
 
-/// Commits a batch, retrying a failed transaction a few times. If the batch still fails, each
-/// hit is tried on its own, so one hit the store refuses cannot take its neighbours down.
-async fn commit(db: &Db, batch: &mut Vec<Job>, counters: &Counters) {
-    let hits: Vec<&Hit> = batch.iter().map(|(h, _)| h).collect();
-    let mut delay = Duration::from_millis(20);
-    for attempt in 1..=4 {
-        match apply::apply_batch(db, &hits).await {
-            Ok(()) => {
-                counters
-                    .recorded
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                counters.batches.fetch_add(1, Ordering::Relaxed);
-                for (_, done) in batch.drain(..) {
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Job>, mut stop: watch::Receiver<bool>) {
+        let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let first = tokio::select! {
+                job = rx.recv() => job,
+                _ = stop.changed() => {
+                    // Graceful shutdown: no new hits arrive (the listener closed first); commit
+                    // what is queued, then stop.
+                    rx.close();
+                    rx.recv().await
+                }
+            };
+            let Some(first) = first else { return };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut batch).await;
+        }
+    }
+
+    /// Appends a batch, retrying a failed transaction a few times. If the batch still fails,
+    /// each hit is tried on its own, so one hit the store refuses cannot take its neighbours down.
+    async fn commit(&self, batch: &mut Vec<Job>) {
+        let counters = &self.counters;
+        let hits: Vec<&Hit> = batch.iter().map(|(h, _)| h).collect();
+        let mut delay = Duration::from_millis(20);
+        for attempt in 1..=4 {
+            match self.append(&hits).await {
+                Ok(()) => {
+                    counters
+                        .recorded
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    counters.batches.fetch_add(1, Ordering::Relaxed);
+                    for (_, done) in batch.drain(..) {
+                        let _ = done.send(());
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, attempt, hits = batch.len(), "committing tracking hits failed");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        for (hit, done) in batch.drain(..) {
+            match self.append(&[&hit]).await {
+                Ok(()) => {
+                    counters.recorded.fetch_add(1, Ordering::Relaxed);
+                    counters.batches.fetch_add(1, Ordering::Relaxed);
                     let _ = done.send(());
                 }
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, attempt, hits = batch.len(), "committing tracking hits failed");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
+                Err(e) => {
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(error = %e, email = %hit.email_id, "tracking hit dropped: the store refused it");
+                }
             }
         }
     }
-    for (hit, done) in batch.drain(..) {
-        match apply::apply_batch(db, &[&hit]).await {
-            Ok(()) => {
-                counters.recorded.fetch_add(1, Ordering::Relaxed);
-                counters.batches.fetch_add(1, Ordering::Relaxed);
-                let _ = done.send(());
-            }
-            Err(e) => {
-                counters.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, email = %hit.email_id, "tracking hit dropped: the store refused it");
-            }
-        }
+
+    async fn append(&self, hits: &[&Hit]) -> Result<(), sqlx::Error> {
+        let mut tx = self.db.hits.begin().await?;
+        hits::append(&mut tx, self.db.backend, hits).await?;
+        tx.commit().await?;
+        self.appended.notify_one();
+        Ok(())
     }
 }

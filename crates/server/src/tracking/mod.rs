@@ -4,6 +4,8 @@
 mod apply;
 mod bursts;
 mod endpoints;
+mod fold;
+mod hits;
 pub mod ingest;
 mod sent;
 
@@ -23,6 +25,7 @@ use crate::startup::AppState;
 use crate::store::{Db, keys};
 
 pub use endpoints::PIXEL;
+pub use hits::prepare_sqlite_backlog;
 
 /// Everything the tracking endpoints and the send path share.
 pub struct Tracking {
@@ -53,7 +56,7 @@ impl Tracking {
             .map_err(|e| anyhow::anyhow!("BEACON_PUBLIC_URL: {e}"))?;
         let classify = ClassifyConfig::default().min_secs_after_send(settings.machine_min_secs);
         let wait = Duration::from_millis(settings.ingest_wait_ms);
-        let (ingest, writer) = ingest::Ingest::start(db.clone(), wait, stop);
+        let (ingest, writer) = ingest::Ingest::start(db.clone(), wait, stop).await?;
         Ok((
             Tracking {
                 keyring,

@@ -29,6 +29,7 @@ async fn campaign_stats_show_opens_and_clicks_by_link_and_hour() {
         .send()
         .await
         .unwrap();
+    app.settle().await;
 
     let s = app.get_json(&format!("/v1/campaigns/{id}/stats")).await["data"].clone();
     assert_eq!(s["recipients"], 2);

@@ -210,6 +210,31 @@ impl TestApp {
     }
 
     /// The contact's events, newest first.
+    /// Waits until every answered open and click is folded into counters and events (the
+    /// tracking backlog is empty, per `/metrics`), or panics after 10 s.
+    pub async fn settle(&self) {
+        for _ in 0..1000 {
+            let text = self
+                .client
+                .get(self.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let pending = text
+                .lines()
+                .find_map(|l| l.strip_prefix("beacon_tracking_hits_pending "))
+                .expect("the backlog gauge");
+            if pending == "0" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the tracking backlog did not empty");
+    }
+
     pub async fn events(&self, contact_id: &str) -> Vec<Value> {
         self.get_json(&format!("/v1/contacts/{contact_id}/events"))
             .await["data"]

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod backlog;
 mod binary;
 mod campaign_fanout;
 mod campaigns;

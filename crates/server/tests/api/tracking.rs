@@ -33,13 +33,17 @@ pub async fn send_one(app: &TestApp, body: Value) -> (Value, String) {
     (app.wait_status(&id, "SENT").await, contact)
 }
 
+/// One request to a pixel or link; returns once its effect is folded into counters and events.
 pub async fn hit(app: &TestApp, url: &str, ua: &str) -> reqwest::Response {
-    app.client
+    let r = app
+        .client
         .get(url)
         .header("user-agent", ua)
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    app.settle().await;
+    r
 }
 
 pub const NEWSLETTER: &str = r#"<html><body><a href="https://example.com/a?x=1&amp;y=%20z#frag" data-beacon-tag="cta">Go</a>

@@ -74,6 +74,7 @@ async fn stats_count_humans_and_machines_apart() {
         .send()
         .await
         .unwrap();
+    app.settle().await;
     hit(
         &app,
         &tracking_urls(&app, &html(3), "/c/")[0],

@@ -71,6 +71,7 @@ async fn clicked_campaign_within_7_days_humans_only() {
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 302);
+                app.settle().await;
             }
             _ => {}
         }
