@@ -181,6 +181,18 @@ class Beacon:
         return {m.group(1): int(m.group(2)) for m in
                 re.finditer(r"^beacon_tracking_hits_(\w+?)_total (\d+)", text, re.M)}
 
+    def pending(self):
+        text = http("GET", self.base + "/metrics")
+        return int(re.search(r"^beacon_tracking_hits_pending (-?\d+)", text, re.M).group(1))
+
+    def drain(self, limit=180):
+        """Waits (bounded) until every answered hit is folded into counters and events; returns
+        the backlog when wrk stopped and how long folding it took."""
+        t0, first = time.time(), self.pending()
+        while time.time() - t0 < limit and self.pending() != 0:
+            time.sleep(0.1)
+        return first, time.time() - t0
+
     def batches(self):
         text = http("GET", self.base + "/metrics")
         return int(re.search(r"^beacon_tracking_batches_total (\d+)", text, re.M).group(1))
@@ -307,7 +319,7 @@ def tracking(backend):
                 nginx_runs.append(n)
                 before = store.scalar(f"SELECT COUNT(*) FROM events WHERE name = '{event}'")
                 r = wrk(b.base, script, pid=b.p.pid)
-                time.sleep(1.5)  # in-flight hits when wrk stopped: let the writer drain
+                r["pending"], r["drain_s"] = b.drain()
                 after = store.scalar(f"SELECT COUNT(*) FROM events WHERE name = '{event}'")
                 r["stored"] = after - before
                 stored_total += r["stored"]
@@ -315,7 +327,8 @@ def tracking(backend):
                 missing += max(0, r["answered"] - r["stored"])
                 beacon_runs.append(r)
                 log(f"{backend} {kind} round {rnd}: nginx {n['rps']:.0f}/s, beacon {r['rps']:.0f}/s "
-                    f"p99 {r['p99_us']}us, answered {r['answered']} stored {r['stored']}")
+                    f"p99 {r['p99_us']}us, answered {r['answered']} stored {r['stored']} "
+                    f"(backlog {r['pending']} folded in {r['drain_s']:.1f} s)")
             m = b.metrics()
             bm, nm = avg(beacon_runs), avg(nginx_runs)
             R["rows"].append({
@@ -330,6 +343,8 @@ def tracking(backend):
                 "rss_mb": max(x["rss_mb"] for x in beacon_runs),
                 "ref_rss_mb": max(x["rss_mb"] for x in nginx_runs),
                 "ref_logged": sum(x["logged"] for x in nginx_runs),
+                "pending": max(x["pending"] for x in beacon_runs),
+                "drain_s": max(x["drain_s"] for x in beacon_runs),
                 "group": (m.get("recorded", 0) - unconf0.get("recorded", 0)) and None})
         stop(ngx)
     finally:
@@ -354,6 +369,8 @@ def group_commit(backend):
             r = json.loads(line)
             if r["bench"] == "group_commit":
                 R["rows"].append({"section": "group", "backend": backend, **r})
+            elif r["bench"] == "fold":
+                R["rows"].append({"section": "fold", "backend": backend, **r})
     finally:
         store.drop()
 
