@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::fold::Folder;
 use super::hits;
-use crate::store::Db;
+use crate::store::{Backend, Db};
 
 // What one hit is, how it is applied and how the backlog is kept: for SES's notifications and
 // for the group-commit benchmark (`crates/bench`), which measures appending and folding.
@@ -114,6 +114,7 @@ impl Ingest {
 }
 
 /// Appends hits, many per transaction; never folds (that is `fold.rs`, beside it).
+#[derive(Clone)]
 struct Writer {
     db: Db,
     counters: Arc<Counters>,
@@ -122,7 +123,15 @@ struct Writer {
 
 impl Writer {
     async fn run(self, mut rx: mpsc::Receiver<Job>, mut stop: watch::Receiver<bool>) {
-        let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+        // Appends in flight at once. SQLite has one writer per file, and its commits (WAL,
+        // synchronous=NORMAL) are quick. A PostgreSQL commit waits for its WAL flush: with
+        // several in flight, the next batch gathers and goes while the last one syncs, and the
+        // server flushes their commits together.
+        let lanes = match self.db.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        let mut inflight = JoinSet::new();
         loop {
             let first = tokio::select! {
                 job = rx.recv() => job,
@@ -133,7 +142,12 @@ impl Writer {
                     rx.recv().await
                 }
             };
-            let Some(first) = first else { return };
+            let Some(first) = first else { break };
+            // Wait for a lane before gathering: what arrives meanwhile joins this batch.
+            while inflight.len() >= lanes {
+                inflight.join_next().await;
+            }
+            let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
             batch.push(first);
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -141,8 +155,10 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit(&mut batch).await;
+            let writer = self.clone();
+            inflight.spawn(async move { writer.commit(&mut batch).await });
         }
+        while inflight.join_next().await.is_some() {}
     }
 
     /// Appends a batch, retrying a failed transaction a few times. If the batch still fails,
