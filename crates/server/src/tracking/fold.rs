@@ -23,8 +23,9 @@ pub const FOLD_SLICE: usize = 500;
 /// How often an idle fold looks for hits it was not told about: appended by another node sharing
 /// the PostgreSQL database.
 const RECHECK: Duration = Duration::from_secs(1);
-/// While hits keep arriving, the fold pauses this many times as long as its last slice took:
-/// it gets about a quarter of the time until the burst is over, then all of it.
+/// While hits keep arriving, the fold takes slices of this size and pauses this many times as
+/// long as each took: it gets about a quarter of the time until the burst is over, then all of it.
+const BUSY_SLICE: usize = 100;
 const YIELD: u32 = 3;
 
 pub struct Folder {
@@ -53,15 +54,17 @@ impl Folder {
     /// Folds whenever the writer appends (and at start: hits a previous run answered but did not
     /// fold), until `stop`.
     pub async fn run(&mut self, appended: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let mut more = true;
+        let (mut more, mut busy) = (true, false);
         while !*stop.borrow() {
             if more {
+                // Hits are arriving: answering them comes first. Short slices, each followed by
+                // a pause a few times as long, leave the fold a bounded share of the machine in
+                // short turns during a burst; the backlog it leaves is folded once it is over.
+                let slice = if busy { BUSY_SLICE } else { FOLD_SLICE };
                 let (began, appends) = (Instant::now(), self.appends());
-                more = self.fold(FOLD_SLICE).await == FOLD_SLICE;
-                if more && self.appends() != appends {
-                    // Hits are arriving: answering them comes first. Pausing for a multiple of
-                    // the slice's time leaves the fold a bounded share of the machine during a
-                    // burst; the backlog it leaves is folded once the burst is over.
+                more = self.fold(slice).await == slice;
+                busy = self.appends() != appends;
+                if more && busy {
                     tokio::time::sleep(began.elapsed() * YIELD).await;
                 }
                 continue;
