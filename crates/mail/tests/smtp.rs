@@ -84,6 +84,35 @@ async fn delivers_one_message_byte_exact() {
 }
 
 #[tokio::test]
+async fn lines_starting_with_a_dot_and_non_utf8_data_arrive_byte_exact() {
+    let sink = SmtpSink::start().await;
+    let pool = pool_for(&sink, 1);
+    // Written by hand: a dot opening the message, a lone dot (the end marker if unstuffed),
+    // two dots, and a message without its final CRLF.
+    let cases: [&[u8]; 4] = [
+        b".first\r\n\r\n.\r\n..two\r\nend.\r\n",
+        b"Subject: x\r\n\r\n.\r\n",
+        b"Subject: x\r\n\r\nno final line break",
+        // Not UTF-8: goes through lettre's own encoder.
+        b"Subject: x\r\n\r\n\xff\xfe\r\n.\xff\r\n",
+    ];
+    for raw in cases {
+        pool.send("a@beacon.test", &rcpt(1), raw).await.unwrap();
+    }
+    let got = sink.wait_for(cases.len(), WAIT).await;
+    assert_eq!(got.len(), cases.len());
+    assert_eq!(got[0].data, cases[0]);
+    assert_eq!(got[1].data, cases[1]);
+    assert_eq!(got[2].data, b"Subject: x\r\n\r\nno final line break\r\n");
+    assert_eq!(got[3].data, cases[3]);
+    assert_eq!(
+        sink.connections_accepted(),
+        1,
+        "one connection for all four"
+    );
+}
+
+#[tokio::test]
 async fn null_sender_and_several_recipients() {
     let sink = SmtpSink::start().await;
     let pool = pool_for(&sink, 1);

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 mod pool;
 mod tls;
+mod transaction;
 
 pub use pool::{SmtpAccepted, SmtpPool};
 

@@ -12,6 +12,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
+use super::transaction::{self, Failure};
 use super::{Security, SmtpConfig, SmtpError, tls};
 
 /// A connection idle longer than this is checked with `NOOP` before use: relays close idle
@@ -278,10 +279,7 @@ impl Inner {
         raw: &[u8],
     ) -> Result<SmtpAccepted, SmtpError> {
         let limit = self.config.timeout;
-        // lettre always appends "\r\n.\r\n"; without this the relay would receive an extra
-        // empty line after the message's own final CRLF.
-        let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-        match tokio::time::timeout(limit, conn.send(envelope, raw)).await {
+        match tokio::time::timeout(limit, transaction::send(conn, envelope, raw)).await {
             Ok(Ok(response)) => {
                 let mut reply = response.code().to_string();
                 for line in response.message() {
@@ -290,7 +288,11 @@ impl Inner {
                 }
                 Ok(SmtpAccepted { reply })
             }
-            Ok(Err(e)) => Err(self.map_err(e)),
+            Ok(Err(Failure::Smtp(e))) => Err(self.map_err(e)),
+            Ok(Err(Failure::Client(message))) => Err(SmtpError::Connection {
+                server: self.server.clone(),
+                message,
+            }),
             // Dropping the connection (the caller does not put it back) closes the socket, so a
             // late reply can never be read as the answer to the next message.
             Err(_) => Err(SmtpError::Timeout {
