@@ -1,5 +1,8 @@
 //! Delivery: workers claim queued emails from the store and hand them to the transport.
 
+mod batch;
+mod message;
+mod outcome;
 mod transport;
 mod worker;
 

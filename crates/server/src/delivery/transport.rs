@@ -4,15 +4,21 @@
 use beacon_mail::{SmtpConfig, SmtpPool};
 
 use crate::config::{self, Security};
-use crate::store::{Tx, outbox};
 
 pub enum Transport {
     /// The message is written to the `outbox` table in the same transaction that marks the
-    /// email SENT, so the hand-off and its checkpoint are one atomic step.
+    /// email SENT, so the hand-off and its checkpoint are one atomic step (see `outcome.rs`).
     Outbox,
-    Smtp(SmtpPool),
+    /// A relay outside the database: its hand-off needs its own checkpoint.
+    Relay(Relay),
+}
+
+/// Cheap to clone: the connection pool is shared.
+#[derive(Clone)]
+pub struct Relay {
+    pool: SmtpPool,
     /// SES answers `250 Ok <SES message id>`; the bare id is stored, as SES's events name it.
-    Ses(SmtpPool),
+    ses: bool,
 }
 
 /// A transport's refusal.
@@ -26,63 +32,49 @@ impl Transport {
     pub fn from_settings(t: &config::Transport) -> anyhow::Result<Transport> {
         Ok(match t {
             config::Transport::Outbox => Transport::Outbox,
-            config::Transport::Smtp(s) => Transport::Smtp(pool(s)),
-            config::Transport::Ses(s) => Transport::Ses(pool(s)),
+            config::Transport::Smtp(s) => Transport::Relay(Relay {
+                pool: pool(s),
+                ses: false,
+            }),
+            config::Transport::Ses(s) => Transport::Relay(Relay {
+                pool: pool(s),
+                ses: true,
+            }),
         })
     }
+}
 
-    /// True when the hand-off leaves the database (and so needs its own checkpoint).
-    pub fn is_external(&self) -> bool {
-        !matches!(self, Transport::Outbox)
-    }
-
-    /// Hands the message over before the caller's transaction commits. For SMTP the relay has
-    /// it once this returns `Ok` (its reply, or SES's message id in it, is the provider's
-    /// message id); for the outbox, once `tx` commits.
+impl Relay {
+    /// Hands the message over: once this returns `Ok` the relay has it, and its reply (or SES's
+    /// message id in it) is the provider's message id.
     pub async fn send(
         &self,
-        tx: &mut Tx,
-        project_id: &str,
         email_id: &str,
         envelope_from: &str,
         to: &str,
         raw: &[u8],
-    ) -> Result<Option<String>, Refused> {
-        match self {
-            Transport::Outbox => {
-                outbox::insert(tx, project_id, email_id, raw)
-                    .await
-                    .map_err(|e| Refused {
-                        message: format!("outbox: {e}"),
-                        permanent: false,
-                    })?;
-                Ok(None)
-            }
-            Transport::Smtp(pool) => relay(pool, envelope_from, to, raw).await.map(Some),
-            Transport::Ses(pool) => {
-                let reply = relay(pool, envelope_from, to, raw).await?;
-                Ok(Some(match crate::ses::message_id_from_reply(&reply) {
-                    Some(id) => id.to_string(),
-                    // Kept whole rather than lost: events still find an email by `250 Ok <id>`.
-                    None => {
-                        tracing::warn!(email = %email_id, reply = %reply, "SES accepted a message but its reply holds no message id");
-                        reply
-                    }
-                }))
-            }
+    ) -> Result<String, Refused> {
+        let reply = self
+            .pool
+            .send(envelope_from, &[to.to_string()], raw)
+            .await
+            .map(|accepted| accepted.reply)
+            .map_err(|e| Refused {
+                message: e.to_string(),
+                permanent: e.is_permanent(),
+            })?;
+        if !self.ses {
+            return Ok(reply);
         }
-    }
-}
-
-/// The relay's whole reply to an accepted message.
-async fn relay(pool: &SmtpPool, from: &str, to: &str, raw: &[u8]) -> Result<String, Refused> {
-    pool.send(from, &[to.to_string()], raw)
-        .await
-        .map(|accepted| accepted.reply)
-        .map_err(|e| Refused {
-            message: e.to_string(),
-            permanent: e.is_permanent(),
+        Ok(match crate::ses::message_id_from_reply(&reply) {
+            Some(id) => id.to_string(),
+            // Kept whole rather than lost: events still find an email by `250 Ok <id>`.
+            None => {
+                tracing::warn!(email = %email_id, reply = %reply, "SES accepted a message but its reply holds no message id");
+                reply
+            }
         })
+    }
 }
 
 fn pool(s: &config::SmtpSettings) -> SmtpPool {

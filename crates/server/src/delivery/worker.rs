@@ -1,19 +1,18 @@
-//! The delivery loop. Each worker claims a few due emails under a lease, builds each message,
-//! checkpoints the hand-off, calls the transport, and records the outcome with its event in one
-//! transaction. A separate task returns emails whose lease ran out (a crashed worker or node)
-//! to the queue.
+//! The delivery loop. Each worker claims a batch of due emails under a lease and delivers it
+//! (`batch.rs`: build, checkpoint the hand-off, send side by side, record outcomes with their
+//! events). A separate task returns emails whose lease ran out (a crashed worker or node) to
+//! the queue.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
-use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::transport::{Refused, Transport};
+use super::batch;
+use super::transport::Transport;
 use crate::startup::AppState;
-use crate::store::{self, emails, events};
+use crate::store::{self, emails};
 
 /// How long a claimed email stays a worker's before recovery may take it back.
 const LEASE_MS: i64 = 120_000;
@@ -96,129 +95,6 @@ async fn run(
         }
         // A claimed batch is finished even when shutdown is asked: leaving it would hold the
         // rows until their lease runs out.
-        for email in claimed {
-            if let Err(e) = deliver(&state, &transport, email).await {
-                tracing::error!(
-                    error = format!("{e:#}"),
-                    "recording a delivery outcome failed"
-                );
-            }
-        }
+        batch::deliver(&state, &transport, claimed).await;
     }
-}
-
-async fn deliver(
-    state: &AppState,
-    transport: &Transport,
-    email: emails::Email,
-) -> anyhow::Result<()> {
-    let raw = match build(&email) {
-        Ok(raw) => raw,
-        Err(e) => return fail(state, &email, &format!("message could not be built: {e}")).await,
-    };
-    if transport.is_external() {
-        emails::mark_handoff(&state.db, &email.id).await?;
-    }
-    let mut tx = state.db.begin().await?;
-    match transport
-        .send(
-            &mut tx,
-            &email.project_id,
-            &email.id,
-            &email.from_email,
-            &email.to_email,
-            &raw,
-        )
-        .await
-    {
-        Ok(provider_id) => {
-            let provider_id = provider_id.unwrap_or_else(|| message_id(&email));
-            emails::mark_sent(&mut tx, &email.id, &provider_id).await?;
-            events::record_for_email(&mut tx, (&email).into(), "email.sent", json!({})).await?;
-            tx.commit().await?;
-            tracing::debug!(email = %email.id, "sent");
-            Ok(())
-        }
-        Err(Refused { message, permanent }) => {
-            drop(tx);
-            let settings = &state.settings;
-            if permanent || email.attempts >= settings.max_attempts {
-                fail(state, &email, &message).await
-            } else {
-                let backoff = settings
-                    .retry_base_ms
-                    .saturating_mul(1 << (email.attempts - 1).clamp(0, 16));
-                tracing::warn!(email = %email.id, attempt = email.attempts, error = %message, "delivery failed; will retry");
-                emails::mark_retry(&state.db, &email.id, &message, store::now_ms() + backoff)
-                    .await?;
-                Ok(())
-            }
-        }
-    }
-}
-
-async fn fail(state: &AppState, email: &emails::Email, reason: &str) -> anyhow::Result<()> {
-    tracing::warn!(email = %email.id, error = %reason, "delivery failed for good");
-    let mut tx = state.db.begin().await?;
-    emails::mark_failed(&mut tx, &email.id, reason).await?;
-    events::record_for_email(
-        &mut tx,
-        email.into(),
-        "email.failed",
-        json!({ "reason": reason }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Our Message-ID: the email id at the sender's domain, so replies and bounces lead back to it.
-fn message_id(email: &emails::Email) -> String {
-    let domain = email
-        .from_email
-        .rsplit_once('@')
-        .map_or("beacon.localhost", |(_, d)| d);
-    format!("{}@{domain}", email.id)
-}
-
-fn build(email: &emails::Email) -> anyhow::Result<Vec<u8>> {
-    use beacon_mail::{Attachment, Mailbox, OutgoingMessage};
-    let headers: std::collections::BTreeMap<String, String> = serde_json::from_str(&email.headers)?;
-    let attachments: Vec<Value> = serde_json::from_str(&email.attachments)?;
-    let attachments = attachments
-        .iter()
-        .map(|a| {
-            Ok(Attachment {
-                filename: a["filename"].as_str().unwrap_or("attachment").to_string(),
-                content_type: a["contentType"]
-                    .as_str()
-                    .unwrap_or("application/octet-stream")
-                    .to_string(),
-                content: base64::engine::general_purpose::STANDARD
-                    .decode(a["content"].as_str().unwrap_or(""))?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let msg = OutgoingMessage {
-        message_id: message_id(email),
-        from: Mailbox {
-            name: email.from_name.clone(),
-            email: email.from_email.clone(),
-        },
-        to: vec![Mailbox {
-            name: email.to_name.clone(),
-            email: email.to_email.clone(),
-        }],
-        reply_to: email.reply_to.clone().map(|r| Mailbox {
-            name: None,
-            email: r,
-        }),
-        subject: email.subject.clone(),
-        html: email.html.clone(),
-        text: email.text.clone(),
-        headers: headers.into_iter().collect(),
-        attachments,
-        date: email.created_at / 1000,
-    };
-    Ok(beacon_mail::build(&msg)?)
 }

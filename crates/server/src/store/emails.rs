@@ -118,14 +118,23 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Email>, sql
     .await
 }
 
-/// The checkpoint before the transport is called: if the process dies after this, recovery
-/// knows the message may have been accepted.
-pub async fn mark_handoff(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE emails SET handoff_at = $1 WHERE id = $2 AND status = 'SENDING'")
-        .bind(now_ms())
-        .bind(id)
-        .execute(&db.write)
-        .await?;
+/// The checkpoint before the transport is called, for a whole batch in one statement: if the
+/// process dies after this, recovery knows these messages may have been accepted.
+pub async fn mark_handoff(db: &Db, ids: &[&str]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = (2..ids.len() + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql =
+        format!("UPDATE emails SET handoff_at = $1 WHERE status = 'SENDING' AND id IN ({list})");
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms());
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(&db.write).await?;
     Ok(())
 }
 
@@ -148,7 +157,12 @@ pub async fn mark_sent(
 }
 
 /// A transient failure: try again at `retry_at`.
-pub async fn mark_retry(db: &Db, id: &str, error: &str, retry_at: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_retry(
+    tx: &mut Tx,
+    id: &str,
+    error: &str,
+    retry_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE emails SET status = 'PENDING', next_attempt_at = $1, last_error = $2, \
          lease_until = NULL, handoff_at = NULL WHERE id = $3",
@@ -156,7 +170,7 @@ pub async fn mark_retry(db: &Db, id: &str, error: &str, retry_at: i64) -> Result
     .bind(retry_at)
     .bind(error)
     .bind(id)
-    .execute(&db.write)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }
