@@ -7,7 +7,7 @@ use super::transport::Refused;
 use crate::config::Settings;
 use crate::startup::AppState;
 use crate::store::emails::{self, Email};
-use crate::store::{Tx, events, now_ms, outbox};
+use crate::store::{events, now_ms, outbox};
 
 pub enum Outcome {
     /// The transport has the message (for the outbox: once `outbox` is written with this).
@@ -100,34 +100,37 @@ pub async fn record(state: &AppState, records: Vec<Record<'_>>) {
 
 async fn record_all(state: &AppState, records: &[Record<'_>]) -> Result<(), sqlx::Error> {
     let mut tx = state.db.begin().await?;
+    // The usual outcome, SENT, is two statements for the whole group.
+    let mut sent = Vec::new();
     for r in records {
-        apply(&mut tx, r).await?;
-    }
-    tx.commit().await
-}
-
-async fn apply(tx: &mut Tx, r: &Record<'_>) -> Result<(), sqlx::Error> {
-    let email = r.email;
-    match &r.outcome {
-        Outcome::Sent { provider_id } => {
-            if let Some(raw) = r.outbox {
-                outbox::insert(tx, &email.project_id, &email.id, raw).await?;
+        let email = r.email;
+        match &r.outcome {
+            Outcome::Sent { provider_id } => {
+                if let Some(raw) = r.outbox {
+                    outbox::insert(&mut tx, &email.project_id, &email.id, raw).await?;
+                }
+                sent.push((email, provider_id.as_str()));
             }
-            emails::mark_sent(tx, &email.id, provider_id).await?;
-            events::record_for_email(tx, email.into(), "email.sent", json!({})).await?;
-            tracing::debug!(email = %email.id, "sent");
-        }
-        Outcome::Retry { error, at } => emails::mark_retry(tx, &email.id, error, *at).await?,
-        Outcome::Failed { reason } => {
-            emails::mark_failed(tx, &email.id, reason).await?;
-            events::record_for_email(
-                tx,
-                email.into(),
-                "email.failed",
-                json!({ "reason": reason }),
-            )
-            .await?;
+            Outcome::Retry { error, at } => {
+                emails::mark_retry(&mut tx, &email.id, error, *at).await?
+            }
+            Outcome::Failed { reason } => {
+                emails::mark_failed(&mut tx, &email.id, reason).await?;
+                events::record_for_email(
+                    &mut tx,
+                    email.into(),
+                    "email.failed",
+                    json!({ "reason": reason }),
+                )
+                .await?;
+            }
         }
     }
+    let ids: Vec<(&str, &str)> = sent.iter().map(|(e, p)| (e.id.as_str(), *p)).collect();
+    emails::mark_sent(&mut tx, &ids).await?;
+    let refs: Vec<events::EmailRef> = sent.iter().map(|(e, _)| (*e).into()).collect();
+    events::record_for_emails(&mut tx, &refs, "email.sent").await?;
+    tx.commit().await?;
+    tracing::debug!(count = sent.len(), "sent");
     Ok(())
 }

@@ -124,10 +124,7 @@ pub async fn mark_handoff(db: &Db, ids: &[&str]) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
-    let list = (2..ids.len() + 2)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = placeholders(2..ids.len() + 2);
     let sql =
         format!("UPDATE emails SET handoff_at = $1 WHERE status = 'SENDING' AND id IN ({list})");
     let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms());
@@ -138,22 +135,33 @@ pub async fn mark_handoff(db: &Db, ids: &[&str]) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The transport accepted the message.
-pub async fn mark_sent(
-    tx: &mut Tx,
-    id: &str,
-    provider_message_id: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE emails SET status = 'SENT', sent_at = $1, provider_message_id = $2, \
-         lease_until = NULL, last_error = NULL WHERE id = $3",
-    )
-    .bind(now_ms())
-    .bind(provider_message_id)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
+/// The transport accepted these messages: `(email id, provider message id)` pairs, one statement.
+pub async fn mark_sent(tx: &mut Tx, sent: &[(&str, &str)]) -> Result<(), sqlx::Error> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let cases: String = (0..sent.len())
+        .map(|i| format!(" WHEN ${} THEN ${}", 2 * i + 2, 2 * i + 3))
+        .collect();
+    let ids = placeholders((0..sent.len()).map(|i| 2 * i + 2));
+    let sql = format!(
+        "UPDATE emails SET status = 'SENT', sent_at = $1, provider_message_id = CASE id{cases} END, \
+         lease_until = NULL, last_error = NULL WHERE id IN ({ids})"
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms());
+    for (id, provider_message_id) in sent {
+        query = query.bind(*id).bind(*provider_message_id);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
+}
+
+/// `$a, $b, …` for the given parameter numbers.
+fn placeholders(numbers: impl Iterator<Item = usize>) -> String {
+    numbers
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A transient failure: try again at `retry_at`.

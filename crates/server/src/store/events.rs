@@ -72,6 +72,59 @@ pub async fn insert(tx: &mut Tx, event: NewEvent<'_>) -> Result<Event, sqlx::Err
     Ok(row)
 }
 
+/// The same `email.*` event (no extra fields) for each of `emails`, in one statement: what
+/// [`record_for_email`] writes for one, for a batch of deliveries.
+pub async fn record_for_emails(
+    tx: &mut Tx,
+    emails: &[EmailRef<'_>],
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    const PER_ROW: usize = 7;
+    if emails.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..emails.len())
+        .map(|i| {
+            let params: Vec<String> = (0..PER_ROW)
+                .map(|c| format!("${}", 3 + i * PER_ROW + c))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // VALUES columns are column1… on both databases. As in `insert`: a contact deleted since
+    // the email was queued gets no event.
+    let sql = format!(
+        "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
+         campaign_id, template_id) \
+         SELECT v.column1, v.column2, v.column3, v.column4, $1, v.column5, $2, v.column6, \
+         v.column7 FROM (VALUES {rows}) AS v \
+         WHERE EXISTS (SELECT 1 FROM contacts WHERE id = v.column3)"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(name)
+        .bind(now_ms());
+    for email in emails {
+        let data = serde_json::json!({
+            "emailId": email.id,
+            "subject": email.subject,
+            "templateId": email.template_id,
+            "campaignId": email.campaign_id,
+            "sourceType": email.source_type,
+        });
+        query = query
+            .bind(new_id())
+            .bind(email.project_id)
+            .bind(email.contact_id)
+            .bind(email.id)
+            .bind(data.to_string())
+            .bind(email.campaign_id)
+            .bind(email.template_id);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// A contact's events, newest first, before the `cursor` id (ids are time-ordered).
 pub async fn for_contact(
     db: &Db,

@@ -9,6 +9,7 @@ mod campaign_fanout;
 mod campaigns;
 mod contacts;
 mod delivery;
+mod delivery_batch;
 mod errors;
 mod health;
 mod ingest;
