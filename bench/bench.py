@@ -480,11 +480,12 @@ def sending():
         rss = Rss(b.p.pid)
         t0 = time.time()
         t0_ms = int(t0 * 1000)
-        sent0 = store.scalar(f"SELECT COUNT(*) FROM emails WHERE status = 'SENT' AND sent_at < {t0_ms}")
         while time.time() - t0 < 90:
             time.sleep(0.2)
             if store.scalar("SELECT COUNT(*) FROM emails WHERE status IN ('PENDING','SENDING')") == 0:
                 break
+        # Counted at the end: an outcome stamped before t0 may commit after it.
+        sent0 = store.scalar(f"SELECT COUNT(*) FROM emails WHERE status = 'SENT' AND sent_at < {t0_ms}")
         drained = store.scalar(f"SELECT COUNT(*) FROM emails WHERE status = 'SENT' AND sent_at >= {t0_ms}")
         last_ms = store.scalar("SELECT COALESCE(MAX(sent_at), 0) FROM emails WHERE status = 'SENT'")
         secs = (last_ms - t0_ms) / 1000 if drained else time.time() - t0
