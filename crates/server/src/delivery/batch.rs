@@ -1,7 +1,7 @@
-//! One claimed batch, start to finish: build every message off the async threads, checkpoint
-//! the hand-off of all of them in one statement, hand them to the relay side by side (as many
-//! at once as its connection pool takes), and record outcomes as they come back — those that
-//! come back together in one transaction.
+//! One claimed batch, start to finish: build every message off the async threads, hand them to
+//! the relay side by side (as many at once as its connection pool takes; the claim was their
+//! hand-off checkpoint), and record outcomes as they come back — those that come back together
+//! in one transaction.
 
 use tokio::task::JoinSet;
 
@@ -9,7 +9,7 @@ use super::message;
 use super::outcome::{self, Outcome, Record};
 use super::transport::{Relay, Transport};
 use crate::startup::AppState;
-use crate::store::emails::{self, Email};
+use crate::store::emails::Email;
 
 pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email>) {
     let built = match tokio::task::spawn_blocking(move || build_all(claimed)).await {
@@ -72,18 +72,6 @@ fn build_all(claimed: Vec<Email>) -> Vec<(Email, anyhow::Result<Vec<u8>>)> {
 }
 
 async fn hand_over(state: &AppState, relay: &Relay, ready: Vec<(Email, Vec<u8>)>) {
-    if ready.is_empty() {
-        return;
-    }
-    let ids: Vec<&str> = ready.iter().map(|(e, _)| e.id.as_str()).collect();
-    if let Err(e) = emails::mark_handoff(&state.db, &ids).await {
-        // Nothing was sent: the batch goes back to the queue when its lease ends.
-        tracing::error!(
-            error = format!("{e:#}"),
-            "checkpointing a batch's hand-off failed"
-        );
-        return;
-    }
     let mut sending = JoinSet::new();
     let mut emails = Vec::with_capacity(ready.len());
     for (i, (email, raw)) in ready.into_iter().enumerate() {

@@ -1,6 +1,6 @@
-//! The delivery loop. Each worker claims a batch of due emails under a lease and delivers it
-//! (`batch.rs`: build, checkpoint the hand-off, send side by side, record outcomes with their
-//! events). A separate task returns emails whose lease ran out (a crashed worker or node) to
+//! The delivery loop. Each worker claims a batch of due emails under a lease (for a relay the
+//! claim is also the hand-off checkpoint) and delivers it (`batch.rs`: build, send side by side,
+//! record outcomes with their events). A separate task returns emails whose lease ran out (a crashed worker or node) to
 //! the queue.
 
 use std::sync::Arc;
@@ -69,10 +69,12 @@ async fn run(
     transport: Arc<Transport>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // For a relay the claim is also the batch's hand-off checkpoint (`emails::claim`).
+    let handoff = matches!(*transport, Transport::Relay(_));
     while !*stop.borrow() {
         // Register interest before looking, so a send queued meanwhile still wakes us.
         let wake = state.queue_wake.notified();
-        let claimed = match emails::claim(&state.db, BATCH, LEASE_MS).await {
+        let claimed = match emails::claim(&state.db, BATCH, LEASE_MS, handoff).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "claiming queued emails failed");

@@ -1,8 +1,8 @@
 //! Emails: one row per recipient and send, which is also the delivery queue.
 //!
 //! Life of a row: PENDING (queued, `next_attempt_at` says when) → SENDING (claimed by a worker
-//! under a lease; `handoff_at` set just before the transport is called) → SENT, or back to
-//! PENDING for a retry, or FAILED. Tracking later moves SENT forward to DELIVERED, OPENED,
+//! under a lease; for a relay the claim also sets `handoff_at`, as the batch goes to the relay
+//! once built) → SENT, or back to PENDING for a retry, or FAILED. Tracking later moves SENT forward to DELIVERED, OPENED,
 //! CLICKED, never back.
 
 use super::{Backend, Db, Tx, now_ms};
@@ -98,15 +98,25 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> Result<Option<Email>, s
 /// Claims up to `limit` due emails for this worker: they become SENDING with a lease and one
 /// more attempt. On PostgreSQL `SKIP LOCKED` lets several nodes claim side by side; on SQLite
 /// the single writer connection makes the statement atomic by itself.
-pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Email>, sqlx::Error> {
+///
+/// With `handoff` the same statement is the hand-off checkpoint (`handoff_at`): the claimed
+/// batch goes to the relay as soon as its messages are built, so from here recovery must assume
+/// any of them may have been accepted. One statement rather than two matters on SQLite, where
+/// every change to a row rewrites all of it, bodies included.
+pub async fn claim(
+    db: &Db,
+    limit: i64,
+    lease_ms: i64,
+    handoff: bool,
+) -> Result<Vec<Email>, sqlx::Error> {
     let now = now_ms();
     let lock = match db.backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
     sqlx::query_as(AssertSqlSafe(format!(
-        "UPDATE emails SET status = 'SENDING', attempts = attempts + 1, lease_until = $1 \
-         WHERE status = 'PENDING' AND id IN (SELECT id FROM emails \
+        "UPDATE emails SET status = 'SENDING', attempts = attempts + 1, lease_until = $1, \
+         handoff_at = $4 WHERE status = 'PENDING' AND id IN (SELECT id FROM emails \
            WHERE status = 'PENDING' AND next_attempt_at <= $2 \
            ORDER BY next_attempt_at, id LIMIT $3 {lock}) \
          RETURNING {COLUMNS}"
@@ -114,25 +124,9 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Email>, sql
     .bind(now + lease_ms)
     .bind(now)
     .bind(limit)
+    .bind(handoff.then_some(now))
     .fetch_all(&db.write)
     .await
-}
-
-/// The checkpoint before the transport is called, for a whole batch in one statement: if the
-/// process dies after this, recovery knows these messages may have been accepted.
-pub async fn mark_handoff(db: &Db, ids: &[&str]) -> Result<(), sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let list = placeholders(2..ids.len() + 2);
-    let sql =
-        format!("UPDATE emails SET handoff_at = $1 WHERE status = 'SENDING' AND id IN ({list})");
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms());
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.execute(&db.write).await?;
-    Ok(())
 }
 
 /// The transport accepted these messages: `(email id, provider message id)` pairs, one statement.

@@ -215,6 +215,36 @@ async fn email_sent_events_of_a_batch_carry_what_a_single_one_would() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn only_a_relay_hand_off_is_checkpointed() {
+    let sink = sink().await;
+    let relay = spawn_with(Opts {
+        smtp: Some(sink.port()),
+        ..Opts::default()
+    })
+    .await;
+    // The outbox is written in the transaction that marks the email SENT: nothing to checkpoint.
+    let outbox = spawn_with(Opts::default()).await;
+    for (app, checkpointed) in [(&relay, true), (&outbox, false)] {
+        let ids = app
+            .send(&json!({ "to": "c@example.com", "subject": "x", "body": "<p>x</p>" }))
+            .await;
+        app.wait_status(&ids[0], "SENT").await;
+        let db = beacon::store::Db::connect(&app.db_url).await.unwrap();
+        let (handoff_at, sent_at): (Option<i64>, Option<i64>) =
+            sqlx::query_as("SELECT handoff_at, sent_at FROM emails WHERE id = $1")
+                .bind(&ids[0])
+                .fetch_one(&db.read)
+                .await
+                .unwrap();
+        db.close().await;
+        assert_eq!(handoff_at.is_some(), checkpointed);
+        assert!(handoff_at <= sent_at, "{handoff_at:?} {sent_at:?}");
+    }
+    relay.stop().await;
+    outbox.stop().await;
+}
+
 /// email_id, name, project_id, contact_id, campaign_id, template_id, data.
 type EventRow = (
     String,
