@@ -210,24 +210,29 @@ impl TestApp {
     }
 
     /// The contact's events, newest first.
+    /// One value from `/metrics`.
+    pub async fn metric(&self, name: &str) -> i64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no metric {name}"))
+            .parse()
+            .unwrap()
+    }
+
     /// Waits until every answered open and click is folded into counters and events (the
     /// tracking backlog is empty, per `/metrics`), or panics after 10 s.
     pub async fn settle(&self) {
         for _ in 0..1000 {
-            let text = self
-                .client
-                .get(self.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let pending = text
-                .lines()
-                .find_map(|l| l.strip_prefix("beacon_tracking_hits_pending "))
-                .expect("the backlog gauge");
-            if pending == "0" {
+            if self.metric("beacon_tracking_hits_pending").await == 0 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

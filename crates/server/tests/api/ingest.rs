@@ -12,20 +12,7 @@ use crate::tracking::{BROWSER, send_one, tracking_urls};
 const BODY: &str = r#"<p><a href="https://example.com/">x</a></p>"#;
 
 async fn metric(app: &crate::helpers::TestApp, name: &str) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap()
-        .parse()
-        .unwrap()
+    app.metric(name).await as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
