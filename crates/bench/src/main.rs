@@ -108,9 +108,7 @@ async fn group_commit(url: &str, each: Duration) -> anyhow::Result<()> {
                 })
                 .collect();
             let refs: Vec<&Hit> = hits.iter().collect();
-            let mut tx = db.hits.begin().await?;
-            append(&mut tx, db.backend, &refs).await?;
-            tx.commit().await?;
+            append(&db, &refs).await?;
             hits_n += batch as u64;
             commits += 1;
         }

@@ -11,9 +11,19 @@ use crate::delivery;
 use crate::store::Db;
 use crate::tracking::Tracking;
 
-/// What every handler and background task shares.
+/// What every handler and background task shares. Cloned for every request (axum's `State`), so
+/// it is one reference count; the fields are reached through `Deref`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: Db,
     pub settings: Arc<Settings>,
     /// Base of every link put in an email, without a trailing slash.
@@ -50,14 +60,14 @@ impl Application {
         let (tracking, ingest_writer) =
             Tracking::start(&db, &settings, &public_url, stop.clone()).await?;
         let sns = Arc::new(crate::ses::sns::Verifier::new(&settings)?);
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             db,
             settings: Arc::new(settings),
             public_url,
             queue_wake: Arc::new(Notify::new()),
             tracking: Arc::new(tracking),
             sns,
-        };
+        }));
         let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);
         workers.extend(crate::store::checkpoint::spawn(&state.db, stop.clone()));

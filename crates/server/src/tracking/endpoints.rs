@@ -6,8 +6,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beacon_tracking::classify::{self, HitKind, Verdict};
 use beacon_tracking::token::strip_extension;
@@ -45,14 +46,12 @@ fn no_store(headers: &mut HeaderMap) {
 pub async fn open(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
 ) -> Response {
     let Ok(email_id) = state.tracking.keyring.open_open(strip_extension(&token)) else {
         return not_found();
     };
-    let hit = hit(&state, Kind::Open, email_id, None, &method, &headers, peer).await;
+    let hit = hit(&state, Kind::Open, email_id, None, &request.into_parts().0).await;
     state.tracking.ingest.record(hit).await;
     let mut response = (
         StatusCode::OK,
@@ -68,9 +67,7 @@ pub async fn open(
 pub async fn click(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
 ) -> Response {
     let Ok(click) = state.tracking.keyring.open_click(&token) else {
         return not_found();
@@ -89,9 +86,7 @@ pub async fn click(
         Kind::Click,
         click.email_id,
         Some(link),
-        &method,
-        &headers,
-        peer,
+        &request.into_parts().0,
     )
     .await;
     state.tracking.ingest.record(hit).await;
@@ -102,15 +97,20 @@ pub async fn click(
 }
 
 /// Builds the hit with its human/machine verdict and the client data the privacy setting keeps.
+/// It reads the request in place (the `HeaderMap` extractor would copy every header).
 async fn hit(
     state: &AppState,
     kind: Kind,
     email_id: [u8; 16],
     link: Option<Link>,
-    method: &Method,
-    headers: &HeaderMap,
-    peer: SocketAddr,
+    request: &Parts,
 ) -> Hit {
+    let (method, headers) = (&request.method, &request.headers);
+    // Always there under `serve`, which records the peer; a bare router (no peer) counts as local.
+    let peer = request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
     let id = uuid::Uuid::from_bytes(email_id).to_string();
     let now = store::now_ms();
     let t = &state.tracking;

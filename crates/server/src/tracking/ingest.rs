@@ -202,9 +202,7 @@ impl Writer {
     }
 
     async fn append(&self, hits: &[&Hit]) -> Result<(), sqlx::Error> {
-        let mut tx = self.db.hits.begin().await?;
-        hits::append(&mut tx, self.db.backend, hits).await?;
-        tx.commit().await?;
+        hits::append(&self.db, hits).await?;
         self.appended.notify_one();
         Ok(())
     }
