@@ -163,14 +163,16 @@ pub async fn queue_prepared(
         to_name,
         headers: serde_json::to_string(&headers).unwrap_or_default(),
         attachments: c.attachments.to_string(),
-        html: Some(rendered.html),
-        text: Some(rendered.text),
         tracked: store::flag(c.tracking.tracked),
         status: "PENDING".into(),
         next_attempt_at: c.due_at,
         created_at: store::now_ms(),
         ..emails::Email::default()
     };
-    emails::insert(tx, &email).await?;
+    let bodies = emails::Bodies {
+        html: Some(rendered.html),
+        text: Some(rendered.text),
+    };
+    emails::insert(tx, &email, &bodies).await?;
     Ok(email)
 }

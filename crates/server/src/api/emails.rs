@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/outbox/{email_id}", get(get_outbox))
 }
 
-pub fn view(e: &emails::Email) -> Value {
+pub fn view(e: &emails::Email, bodies: &emails::Bodies) -> Value {
     json!({
         "id": e.id,
         "contact": e.contact_id,
@@ -48,8 +48,8 @@ pub fn view(e: &emails::Email) -> Value {
         "clickedAt": iso_opt(e.clicked_at),
         "opens": { "human": e.opens, "machine": e.opens_machine },
         "clicks": { "human": e.clicks, "machine": e.clicks_machine },
-        "html": e.html,
-        "text": e.text,
+        "html": bodies.html,
+        "text": bodies.text,
     })
 }
 
@@ -58,10 +58,11 @@ async fn get_email(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let email = emails::get(&state.db, &project.id, &id)
+    let found = emails::get(&state.db, &project.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("email", &id))?;
-    Ok(Json(json!({ "success": true, "data": view(&email) })))
+    let data = view(&found.email, &found.bodies);
+    Ok(Json(json!({ "success": true, "data": data })))
 }
 
 fn outbox_view(m: &outbox::OutboxMessage) -> Value {

@@ -1,4 +1,5 @@
-//! One claimed batch, start to finish: build every message off the async threads, hand them to
+//! One claimed batch, start to finish: read the batch's bodies (one query; the claim returned
+//! the small rows only), build every message off the async threads, hand them to
 //! the relay side by side (as many at once as its connection pool takes; the claim was their
 //! hand-off checkpoint), and record outcomes as they come back — those that come back together
 //! in one transaction.
@@ -7,11 +8,43 @@ use tokio::task::JoinSet;
 
 use super::message;
 use super::outcome::{self, Outcome, Record};
-use super::transport::{Relay, Transport};
+use super::transport::{Refused, Relay, Transport};
 use crate::startup::AppState;
-use crate::store::emails::Email;
+use crate::store::emails::{self, Bodies, Email};
 
 pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email>) {
+    let ids: Vec<&str> = claimed.iter().map(|e| e.id.as_str()).collect();
+    let mut bodies = match emails::bodies(&state.db, &ids).await {
+        Ok(bodies) => bodies,
+        Err(e) => {
+            // Nothing went to the relay yet: back to the queue, as for any transient trouble.
+            let message = format!("reading the message bodies failed: {e}");
+            let records = claimed
+                .iter()
+                .map(|email| Record {
+                    email,
+                    outcome: Outcome::refused(
+                        &state.settings,
+                        email,
+                        Refused {
+                            message: message.clone(),
+                            permanent: false,
+                        },
+                    ),
+                    outbox: None,
+                })
+                .collect();
+            outcome::record(state, records).await;
+            return;
+        }
+    };
+    let claimed: Vec<(Email, Option<Bodies>)> = claimed
+        .into_iter()
+        .map(|email| {
+            let found = bodies.remove(&email.id);
+            (email, found)
+        })
+        .collect();
     let built = match tokio::task::spawn_blocking(move || build_all(claimed)).await {
         Ok(built) => built,
         Err(e) => {
@@ -61,11 +94,16 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
     }
 }
 
-fn build_all(claimed: Vec<Email>) -> Vec<(Email, anyhow::Result<Vec<u8>>)> {
+fn build_all(claimed: Vec<(Email, Option<Bodies>)>) -> Vec<(Email, anyhow::Result<Vec<u8>>)> {
     claimed
         .into_iter()
-        .map(|mut email| {
-            let raw = message::build(&mut email);
+        .map(|(email, bodies)| {
+            // Written with the row in one transaction, so missing bodies mean a damaged store:
+            // retrying cannot bring them back.
+            let raw = match bodies {
+                Some(bodies) => message::build(&email, bodies),
+                None => Err(anyhow::anyhow!("its bodies are missing from the store")),
+            };
             (email, raw)
         })
         .collect()

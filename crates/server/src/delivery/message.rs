@@ -1,9 +1,9 @@
-//! An email row as the RFC 5322 message that is handed to the transport.
+//! An email row and its bodies as the RFC 5322 message that is handed to the transport.
 
 use base64::Engine;
 use serde_json::Value;
 
-use crate::store::emails::Email;
+use crate::store::emails::{Bodies, Email};
 
 /// Our Message-ID: the email id at the sender's domain, so replies and bounces lead back to it.
 pub fn message_id(email: &Email) -> String {
@@ -15,8 +15,8 @@ pub fn message_id(email: &Email) -> String {
 }
 
 /// The MIME message. CPU work (a newsletter's ~130 KB of HTML and text are encoded), so callers
-/// run it off the async threads. The bodies are moved out of `email`: only the message needs them.
-pub fn build(email: &mut Email) -> anyhow::Result<Vec<u8>> {
+/// run it off the async threads. The bodies are moved in: only the message needs them.
+pub fn build(email: &Email, bodies: Bodies) -> anyhow::Result<Vec<u8>> {
     use beacon_mail::{Attachment, Mailbox, OutgoingMessage};
     let headers: std::collections::BTreeMap<String, String> = serde_json::from_str(&email.headers)?;
     let attachments: Vec<Value> = serde_json::from_str(&email.attachments)?;
@@ -49,8 +49,8 @@ pub fn build(email: &mut Email) -> anyhow::Result<Vec<u8>> {
             email: r,
         }),
         subject: email.subject.clone(),
-        html: email.html.take(),
-        text: email.text.take(),
+        html: bodies.html,
+        text: bodies.text,
         headers: headers.into_iter().collect(),
         attachments,
         date: email.created_at / 1000,

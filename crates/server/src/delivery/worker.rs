@@ -1,7 +1,7 @@
 //! The delivery loop. Each worker claims a batch of due emails under a lease (for a relay the
-//! claim is also the hand-off checkpoint) and delivers it (`batch.rs`: build, send side by side,
-//! record outcomes with their events). A separate task returns emails whose lease ran out (a crashed worker or node) to
-//! the queue.
+//! claim is also the hand-off checkpoint) and delivers it (`batch.rs`: read the bodies, build,
+//! send side by side, record outcomes with their events). A separate task returns emails whose
+//! lease ran out (a crashed worker or node) to the queue.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,9 +1,13 @@
-//! Emails: one row per recipient and send, which is also the delivery queue.
+//! Emails: one row per recipient and send, which is also the delivery queue, and the bodies
+//! beside it (`email_bodies`: written once with the row, read only to build the message or
+//! show the email; every later change touches the small row alone, migrations/0007).
 //!
 //! Life of a row: PENDING (queued, `next_attempt_at` says when) → SENDING (claimed by a worker
 //! under a lease; for a relay the claim also sets `handoff_at`, as the batch goes to the relay
 //! once built) → SENT, or back to PENDING for a retry, or FAILED. Tracking later moves SENT forward to DELIVERED, OPENED,
 //! CLICKED, never back.
+
+use std::collections::HashMap;
 
 use super::{Backend, Db, Tx, now_ms};
 use sqlx::AssertSqlSafe;
@@ -24,8 +28,6 @@ pub struct Email {
     pub to_name: Option<String>,
     pub headers: String,
     pub attachments: String,
-    pub html: Option<String>,
-    pub text: Option<String>,
     pub tracked: i64,
     pub status: String,
     pub attempts: i64,
@@ -46,20 +48,37 @@ pub struct Email {
     pub clicks_machine: i64,
 }
 
+/// What the message says: the HTML (as tracked and delivered) and the text part.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Bodies {
+    pub html: Option<String>,
+    pub text: Option<String>,
+}
+
+/// An email with its bodies, as `GET /v1/emails/{id}` shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EmailWithBodies {
+    #[sqlx(flatten)]
+    pub email: Email,
+    #[sqlx(flatten)]
+    pub bodies: Bodies,
+}
+
+/// The row's columns (no bodies: see [`bodies`]).
 pub const COLUMNS: &str = "id, project_id, contact_id, source_type, template_id, campaign_id, \
-    subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, html, text, \
-    tracked, status, attempts, next_attempt_at, lease_until, handoff_at, last_error, \
+    subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, tracked, \
+    status, attempts, next_attempt_at, lease_until, handoff_at, last_error, \
     provider_message_id, created_at, sent_at, delivered_at, opened_at, open_inferred, clicked_at, \
     opens, opens_machine, clicks, clicks_machine";
 
-/// Inserts a new PENDING email (all counters zero).
-pub async fn insert(tx: &mut Tx, e: &Email) -> Result<(), sqlx::Error> {
+/// Inserts a new PENDING email (all counters zero) and its bodies.
+pub async fn insert(tx: &mut Tx, e: &Email, bodies: &Bodies) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO emails (id, project_id, contact_id, source_type, template_id, campaign_id, \
-         subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, html, \
-         text, tracked, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         'PENDING', 0, $18, $19)",
+         subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, \
+         tracked, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         'PENDING', 0, $16, $17)",
     )
     .bind(&e.id)
     .bind(&e.project_id)
@@ -75,24 +94,58 @@ pub async fn insert(tx: &mut Tx, e: &Email) -> Result<(), sqlx::Error> {
     .bind(&e.to_name)
     .bind(&e.headers)
     .bind(&e.attachments)
-    .bind(&e.html)
-    .bind(&e.text)
     .bind(e.tracked)
     .bind(e.next_attempt_at)
     .bind(e.created_at)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("INSERT INTO email_bodies (email_id, html, text) VALUES ($1, $2, $3)")
+        .bind(&e.id)
+        .bind(&bodies.html)
+        .bind(&bodies.text)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-pub async fn get(db: &Db, project_id: &str, id: &str) -> Result<Option<Email>, sqlx::Error> {
+/// An email of the project with its bodies.
+pub async fn get(
+    db: &Db,
+    project_id: &str,
+    id: &str,
+) -> Result<Option<EmailWithBodies>, sqlx::Error> {
+    // COLUMNS are unqualified: `email_bodies` shares none of their names.
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM emails WHERE project_id = $1 AND id = $2"
+        "SELECT {COLUMNS}, html, text FROM emails \
+         LEFT JOIN email_bodies ON email_bodies.email_id = emails.id \
+         WHERE project_id = $1 AND id = $2"
     )))
     .bind(project_id)
     .bind(id)
     .fetch_optional(&db.read)
     .await
+}
+
+/// The bodies of these emails, in one query; an id without bodies is left out. Bodies never
+/// change once queued, so the read pool serves them, beside the writer.
+pub async fn bodies(db: &Db, ids: &[&str]) -> Result<HashMap<String, Bodies>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT email_id, html, text FROM email_bodies WHERE email_id IN ({})",
+        placeholders(1..=ids.len())
+    );
+    let mut query =
+        sqlx::query_as::<_, (String, Option<String>, Option<String>)>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&db.read).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, html, text)| (id, Bodies { html, text }))
+        .collect())
 }
 
 /// Claims up to `limit` due emails for this worker: they become SENDING with a lease and one
@@ -102,7 +155,8 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> Result<Option<Email>, s
 /// With `handoff` the same statement is the hand-off checkpoint (`handoff_at`): the claimed
 /// batch goes to the relay as soon as its messages are built, so from here recovery must assume
 /// any of them may have been accepted. One statement rather than two matters on SQLite, where
-/// every change to a row rewrites all of it, bodies included.
+/// every change to a row rewrites all of it. The claim returns the small rows only: the batch's
+/// bodies are read afterwards in one query ([`bodies`]).
 pub async fn claim(
     db: &Db,
     limit: i64,

@@ -10,6 +10,7 @@ mod campaigns;
 mod contacts;
 mod delivery;
 mod delivery_batch;
+mod email_bodies;
 mod errors;
 mod health;
 mod ingest;
