@@ -2,7 +2,7 @@
 //! and an `email.open` / `email.click` event on the contact. The fold applies the hits the ingest
 //! writer appended (`hits.rs`); SES's notifications apply theirs directly.
 //!
-//! Counters and first times are updated with atomic `UPDATE … FROM (VALUES …) RETURNING`
+//! Counters and first times are updated with atomic `UPDATE … FROM (rows) RETURNING`
 //! statements (increments, never read-modify-write), so several nodes can fold hits of the same
 //! email side by side on PostgreSQL.
 
@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 
-use super::hits::placeholders;
 use crate::store::{self, Backend, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,10 +41,11 @@ pub struct Hit {
 }
 
 /// Applies every hit inside the caller's transaction, in the order given, with a few set-based
-/// statements per batch rather than two per hit: one `UPDATE … FROM (VALUES …) RETURNING` per
-/// kind of hit (open / click × human / machine) over the batch's distinct emails, then one
-/// multi-row `INSERT` of the events. On SQLite every statement is a round trip to sqlx's database
-/// thread, so per-hit statements cost ~50 µs a hit in thread hand-offs alone; per batch, a few.
+/// statements per batch rather than two per hit: one `UPDATE … FROM (rows) RETURNING` per kind of
+/// hit (open / click × human / machine) over the batch's distinct emails, then one `INSERT … SELECT`
+/// of the events, each with its rows in one JSON parameter. On SQLite every statement is a round
+/// trip to sqlx's database thread, so per-hit statements cost ~50 µs a hit in thread hand-offs
+/// alone; per batch, a few.
 pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result<(), sqlx::Error> {
     let mut events: Vec<(usize, EventRow)> = Vec::with_capacity(hits.len());
     for (kind, human) in [
@@ -105,8 +105,9 @@ pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result
     Ok(())
 }
 
-/// Distinct emails per `UPDATE` (3 parameters each) and events per `INSERT` (13 each): well under
-/// both databases' parameter limits (SQLite 32,766, PostgreSQL 65,535).
+/// Distinct emails per `UPDATE` and events per `INSERT`: each statement carries its rows as one
+/// JSON parameter, so its text (and prepared plan) is the same for every batch; the chunks only
+/// bound the parameter's size.
 const UPDATE_CHUNK: usize = 1_000;
 const INSERT_CHUNK: usize = 500;
 
@@ -143,31 +144,38 @@ async fn update(
     human: bool,
     emails: &[(&str, i64, i64)],
 ) -> Result<Vec<After>, sqlx::Error> {
-    // `v.column1..3` = (email id, hits in this batch, first hit's time): VALUES columns are
-    // named so on both SQLite and PostgreSQL.
+    // `v` = (email id, hits in this batch, first hit's time), one JSON array per email.
     let set = match (kind, human) {
         (Kind::Open, true) => format!(
-            "opens = opens + v.column2, opened_at = COALESCE(opened_at, v.column3), \
-             status = {OPENED}"
+            "opens = opens + v.n, opened_at = COALESCE(opened_at, v.first_at), status = {OPENED}"
         ),
-        (Kind::Open, false) => "opens_machine = opens_machine + v.column2".to_string(),
+        (Kind::Open, false) => "opens_machine = opens_machine + v.n".to_string(),
         // A human click implies an open: set the first open too (marked inferred) if missing.
         (Kind::Click, true) => format!(
-            "clicks = clicks + v.column2, clicked_at = COALESCE(clicked_at, v.column3), \
+            "clicks = clicks + v.n, clicked_at = COALESCE(clicked_at, v.first_at), \
              open_inferred = CASE WHEN opened_at IS NULL THEN 1 ELSE open_inferred END, \
-             opened_at = COALESCE(opened_at, v.column3), status = {CLICKED}"
+             opened_at = COALESCE(opened_at, v.first_at), status = {CLICKED}"
         ),
-        (Kind::Click, false) => "clicks_machine = clicks_machine + v.column2".to_string(),
+        (Kind::Click, false) => "clicks_machine = clicks_machine + v.n".to_string(),
     };
-    let values = placeholders(backend, emails.len(), 3);
-    let sql = format!(
-        "UPDATE emails SET {set} FROM (VALUES {values}) AS v WHERE emails.id = v.column1 {RETURNING}"
-    );
-    let mut query = sqlx::query_as::<_, After>(AssertSqlSafe(sql)).persistent(emails.len() <= 8);
-    for (id, n, at) in emails {
-        query = query.bind(*id).bind(*n).bind(*at);
-    }
-    query.fetch_all(&mut **tx).await
+    let rows = match backend {
+        Backend::Sqlite => {
+            "SELECT value->>0 AS eid, value->>1 AS n, value->>2 AS first_at \
+                            FROM json_each($1)"
+        }
+        Backend::Postgres => {
+            "SELECT e->>0 AS eid, (e->>1)::BIGINT AS n, \
+                              (e->>2)::BIGINT AS first_at \
+                              FROM jsonb_array_elements($1::jsonb) AS b(e)"
+        }
+    };
+    let sql =
+        format!("UPDATE emails SET {set} FROM ({rows}) AS v WHERE emails.id = v.eid {RETURNING}");
+    let json = serde_json::to_string(emails).expect("strings and integers serialize");
+    sqlx::query_as::<_, After>(AssertSqlSafe(sql))
+        .bind(json)
+        .fetch_all(&mut **tx)
+        .await
 }
 
 struct EventRow {
@@ -263,40 +271,61 @@ fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
     }
 }
 
-/// One multi-row insert, as `store::events::insert` does for one: a contact deleted since the
-/// email was sent gets no new events (the email row's counters still move).
+/// One insert for the whole batch, as `store::events::insert` does for one: a contact deleted since
+/// the email was sent gets no new events (the email row's counters still move). An event starts
+/// as already seen by the workflow engine when its project has no workflow at all, which is
+/// decided here, under the same transaction: the intake (`workflows/intake.rs`) would otherwise
+/// read and rewrite every open and click of a campaign only to find nothing to do.
 async fn insert_events(
     tx: &mut Tx,
     backend: Backend,
     rows: &[EventRow],
 ) -> Result<(), sqlx::Error> {
-    let values = placeholders(backend, rows.len(), 13);
-    let sql = format!(
-        "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
-         machine, campaign_id, template_id, link_url, link_index, link_tag) \
-         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-         v.column8, v.column9, v.column10, v.column11, v.column12, v.column13 \
-         FROM (VALUES {values}) AS v \
-         WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.id = v.column3)"
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(rows.len() <= 8);
-    for r in rows {
-        query = query
-            .bind(store::new_id())
-            .bind(&r.project_id)
-            .bind(&r.contact_id)
-            .bind(&r.email_id)
-            .bind(r.name)
-            .bind(&r.data)
-            // The hit's time, not the fold's: a backlog folded later keeps when things happened.
-            .bind(r.at)
-            .bind(&r.machine)
-            .bind(&r.campaign_id)
-            .bind(&r.template_id)
-            .bind(&r.link_url)
-            .bind(r.link_index)
-            .bind(&r.link_tag);
-    }
-    query.execute(&mut **tx).await?;
+    let sql = match backend {
+        Backend::Sqlite => INSERT_EVENTS_SQLITE,
+        Backend::Postgres => INSERT_EVENTS_POSTGRES,
+    };
+    let values: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                store::new_id(),
+                &r.project_id,
+                &r.contact_id,
+                &r.email_id,
+                r.name,
+                &r.data,
+                // The hit's time, not the fold's: a backlog folded later keeps when things
+                // happened.
+                r.at,
+                &r.machine,
+                &r.campaign_id,
+                &r.template_id,
+                &r.link_url,
+                r.link_index,
+                &r.link_tag,
+            )
+        })
+        .collect();
+    let json = serde_json::to_string(&values).expect("strings and integers serialize");
+    sqlx::query(sql).bind(json).execute(&mut **tx).await?;
     Ok(())
 }
+
+/// Each event is a JSON array in column order, unpacked by the database (a JSON null is SQL NULL).
+const INSERT_EVENTS_SQLITE: &str = "\
+    WITH b(n, e) AS MATERIALIZED (SELECT key, jsonb(value) FROM json_each($1)) \
+    INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, machine, \
+    campaign_id, template_id, link_url, link_index, link_tag, workflow_state) \
+    SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7, e->>8, e->>9, e->>10, \
+    e->>11, e->>12, \
+    CASE WHEN EXISTS (SELECT 1 FROM workflows WHERE workflows.project_id = e->>1) THEN 0 ELSE 1 END \
+    FROM b WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.id = e->>2) ORDER BY n";
+const INSERT_EVENTS_POSTGRES: &str = "\
+    INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, machine, \
+    campaign_id, template_id, link_url, link_index, link_tag, workflow_state) \
+    SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, (e->>6)::BIGINT, e->>7, e->>8, e->>9, \
+    e->>10, (e->>11)::BIGINT, e->>12, \
+    CASE WHEN EXISTS (SELECT 1 FROM workflows WHERE workflows.project_id = e->>1) THEN 0 ELSE 1 END \
+    FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(e, n) \
+    WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.id = e->>2) ORDER BY n";

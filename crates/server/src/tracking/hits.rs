@@ -1,8 +1,6 @@
 //! The `hits` table: the backlog between answering a hit and folding it into the email's counters
 //! and the contact's events. Appending is the only write on the answer's path.
 
-use std::fmt::Write as _;
-
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -134,16 +132,65 @@ pub async fn move_cursor(tx: &mut Tx, from: i64, to: i64) -> Result<bool, sqlx::
     Ok(done.rows_affected() == 1)
 }
 
-/// Up to `limit` hits of the SQLite backlog after `after`, oldest first, with their numbers.
+/// Up to `limit` hits of the SQLite backlog after `after`, oldest first, with their numbers. They
+/// come back as one JSON array in one row: sqlx hands each row over from its database thread
+/// separately, and a slice's hundreds of rows cost more in those hand-offs than in reading.
 pub async fn read_after(db: &Db, after: i64, limit: usize) -> Result<Vec<(i64, Hit)>, sqlx::Error> {
-    let rows = sqlx::query(AssertSqlSafe(format!(
-        "SELECT seq, {COLUMNS} FROM hits WHERE seq > $1 ORDER BY seq LIMIT $2"
-    )))
+    let json: String = sqlx::query_scalar(
+        "SELECT COALESCE(json_group_array(json_array(seq, email_id, kind, link_url, link_index, \
+         link_tag, machine, scanner, ip, user_agent, at)), '[]') \
+         FROM (SELECT * FROM hits WHERE seq > $1 ORDER BY seq LIMIT $2)",
+    )
     .bind(after)
     .bind(limit as i64)
-    .fetch_all(&db.hits_read)
+    .fetch_one(&db.hits_read)
     .await?;
-    rows.iter().map(from_row).collect()
+    let rows: Vec<JsonHit> =
+        serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let mut hits: Vec<(i64, Hit)> = rows.into_iter().map(from_json).collect();
+    hits.sort_by_key(|(seq, _)| *seq);
+    Ok(hits)
+}
+
+/// One backlog row as `read_after` gets it: seq, then `COLUMNS` in order.
+type JsonHit = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn from_json(r: JsonHit) -> (i64, Hit) {
+    let (seq, email_id, kind, url, index, tag, machine, scanner, ip, user_agent, at) = r;
+    let hit = Hit {
+        kind: kind_of(&kind),
+        email_id,
+        link: url.map(|url| Link {
+            url,
+            index: u32::try_from(index.unwrap_or(0)).unwrap_or(0),
+            tag,
+        }),
+        machine,
+        scanner,
+        ip,
+        user_agent,
+        at,
+    };
+    (seq, hit)
+}
+
+fn kind_of(kind: &str) -> Kind {
+    match kind {
+        "click" => Kind::Click,
+        _ => Kind::Open,
+    }
 }
 
 /// Deletes SQLite backlog rows the cursor has passed: housekeeping, not correctness (the cursor
@@ -167,10 +214,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Hit), sqlx::Error> {
         None => None,
     };
     let hit = Hit {
-        kind: match row.try_get::<String, _>("kind")?.as_str() {
-            "click" => Kind::Click,
-            _ => Kind::Open,
-        },
+        kind: kind_of(&row.try_get::<String, _>("kind")?),
         email_id: row.try_get("email_id")?,
         link,
         machine: row.try_get("machine")?,
@@ -192,27 +236,4 @@ pub async fn pending(db: &Db) -> Result<i64, sqlx::Error> {
         .bind(after)
         .fetch_one(&db.hits_read)
         .await
-}
-
-/// `($1, $2, $3), ($4, $5, $6), …` on PostgreSQL; `(?, ?, ?), (?, ?, ?), …` on SQLite, where
-/// sqlx resolves each numbered parameter by name through `sqlite3_bind_parameter_name`, a linear
-/// walk: thousands of `$n` in one statement cost O(n²) (most of a 1,000-hit batch's time).
-pub fn placeholders(backend: Backend, rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        s.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => s.push('?'),
-                Backend::Postgres => {
-                    let _ = write!(s, "${}", r * cols + c + 1);
-                }
-            }
-        }
-        s.push(')');
-    }
-    s
 }
