@@ -173,3 +173,44 @@ async fn graceful_shutdown_drains_the_writer() {
     assert!(n >= answered, "{answered} answered, {n} recorded");
     db.close().await;
 }
+
+/// Hits travel to the store as JSON (the backlog append, the fold's event insert): quotes,
+/// backslashes and non-ASCII text in a link, its tag and the client's agent come out unchanged.
+#[tokio::test]
+async fn a_hit_keeps_quotes_backslashes_and_unicode_intact() {
+    let app = crate::helpers::spawn_app().await;
+    let body = r#"<p><a href="https://example.com/a\b?q=&quot;x&quot;&amp;t=%E2%9C%93" data-beacon-tag="caf&#233; &quot;&#9749;&quot; \n">x</a></p>"#;
+    let (email, contact) = send_one(
+        &app,
+        json!({ "to": "js@example.com", "subject": "s", "body": body }),
+    )
+    .await;
+    let link = tracking_urls(&app, email["html"].as_str().unwrap(), "/c/").remove(0);
+    let agent = r#"Mozilla/5.0 "quoted" \back\slash\ {"json": [1]} ' ; --"#;
+    let r = crate::tracking::hit(&app, &link, agent).await;
+    assert_eq!(r.status(), 302);
+    let url = r#"https://example.com/a\b?q="x"&t=%E2%9C%93"#;
+    let tag = "café \"☕\" \\n";
+    assert_eq!(r.headers()["location"], url);
+
+    let click = app
+        .events(&contact)
+        .await
+        .into_iter()
+        .find(|e| e["name"] == "email.click")
+        .expect("email.click");
+    assert_eq!(click["data"]["link"], url);
+    assert_eq!(click["data"]["linkTag"], tag);
+    assert_eq!(click["data"]["userAgent"], agent);
+    // The columns statistics and segments filter on hold the same text.
+    let db = Db::connect(&app.db_url).await.unwrap();
+    let (stored_url, stored_tag): (String, String) = sqlx::query_as(
+        "SELECT link_url, link_tag FROM events WHERE name = 'email.click' AND contact_id = $1",
+    )
+    .bind(&contact)
+    .fetch_one(&db.read)
+    .await
+    .unwrap();
+    assert_eq!((stored_url.as_str(), stored_tag.as_str()), (url, tag));
+    app.stop().await;
+}
