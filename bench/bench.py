@@ -3,275 +3,28 @@
 
 Starts every server it measures on loopback (Beacon, nginx, smtp-sink), bounds every load loop
 in time, stops what it started, and writes bench/results/latest.md (+ latest.json).
-Environment: BENCH_SECS (wrk seconds per run, default 10), BENCH_ROUNDS (interleaved rounds,
-default 2), BENCH_RECIPIENTS (campaign size, default 100000), BENCH_PG (postgres base URL,
-default postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments).
+Environment: BENCH_SECS (wrk seconds per tracking run, default 4), BENCH_ROUNDS (interleaved
+rounds, default 2), BENCH_SEND_SECS (wrk seconds on /v1/send, default 10, at most 20),
+BENCH_RECIPIENTS (campaign size, default 100000), BENCH_PG (postgres base URL, default
+postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments),
+BENCH_REWRITE_EXE (the built criterion bench; run.sh sets it, else `cargo bench` builds it).
 """
-import json, os, re, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
-import urllib.request
+import json, os, re, signal, socket, sqlite3, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release")
+sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
+from harness import (BIN, LUA_PATHS, ROOT, TMP, Beacon, Rss, Store, cleanup, free_port, http,  # noqa: E402
+                     log, lua, spawn, start_nginx, stop, wait_listening, wrk)
+from report import write  # noqa: E402  (bench/report.py)
+
 NEWSLETTER = os.path.join(ROOT, "crates", "tracking", "benches", "newsletter.html")
-SECS = int(os.environ.get("BENCH_SECS", "10"))
+SECS = int(os.environ.get("BENCH_SECS", "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+GC_SECS = 1  # per batch size; the fold then gets 3x that
+# The smtp-sink is paused while /v1/send is loaded: Beacon's SMTP timeout (30 s) must not fire.
+SEND_SECS = min(int(os.environ.get("BENCH_SEND_SECS", "10")), 20)
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-TMP = tempfile.mkdtemp(prefix="beacon-bench-")
-CHILDREN = []  # every process we started, stopped in cleanup()
 R = {"rows": [], "notes": []}
-
-
-def log(*a):
-    print("[bench]", *a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def spawn(args, **kw):
-    p = subprocess.Popen(args, start_new_session=True, **kw)
-    CHILDREN.append(p)
-    return p
-
-
-def stop(p, sig=signal.SIGTERM, wait=30):
-    if p.poll() is None:
-        p.send_signal(sig)
-        try:
-            p.wait(wait)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def cleanup():
-    for p in CHILDREN:
-        try:
-            stop(p, wait=10)
-        except Exception:
-            pass
-
-
-def http(method, url, key=None, body=None, timeout=60):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method)
-    if key:
-        req.add_header("Authorization", f"Bearer {key}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        raw = r.read()
-        return json.loads(raw) if raw[:1] in (b"{", b"[") else raw.decode()
-
-
-class Rss:
-    """Samples a process's resident set every 50 ms; .peak_mb is the highest seen."""
-
-    def __init__(self, pid):
-        self.pid, self.peak, self.on = pid, 0, True
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while self.on:
-            try:
-                for line in open(f"/proc/{self.pid}/status"):
-                    if line.startswith("VmRSS:"):
-                        self.peak = max(self.peak, int(line.split()[1]))
-            except OSError:
-                return
-            time.sleep(0.05)
-
-    def done(self):
-        self.on = False
-        self.t.join()
-        return round(self.peak / 1024, 1)
-
-
-# ---------------------------------------------------------------- databases
-
-
-class Store:
-    def __init__(self, backend, name):
-        self.backend = backend
-        if backend == "sqlite":
-            self.path = os.path.join(TMP, f"{name}.db")
-            self.url = f"sqlite://{self.path}"
-        else:
-            self.db = f"beacon_bench_{name}_{os.getpid()}"
-            psql(f'DROP DATABASE IF EXISTS "{self.db}"', "postgres")
-            psql(f'CREATE DATABASE "{self.db}"', "postgres")
-            self.url = f"{PG}/{self.db}"
-
-    def scalar(self, sql):
-        if self.backend == "sqlite":
-            c = sqlite3.connect(self.path, timeout=30)
-            try:
-                return c.execute(sql).fetchone()[0]
-            finally:
-                c.close()
-        return int(psql(sql, self.db) or 0)
-
-    def drop(self):
-        if self.backend == "sqlite":
-            for suf in ("", "-wal", "-shm"):
-                try:
-                    os.remove(self.path + suf)
-                except OSError:
-                    pass
-        else:
-            psql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)', "postgres")
-
-
-def psql(sql, db):
-    host = PG.split("@")[-1].split(":")[0]
-    port = PG.rsplit(":", 1)[-1]
-    out = subprocess.run(["psql", "-h", host, "-p", port, "-U", "postgres", "-d", db, "-tAc", sql],
-                         check=True, capture_output=True, text=True, timeout=120)
-    return out.stdout.strip()
-
-
-# ---------------------------------------------------------------- servers
-
-
-class Beacon:
-    key = {}
-
-    def __init__(self, store, **env):
-        self.store, self.port = store, free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        e = dict(os.environ, BEACON_DATABASE_URL=store.url, BEACON_LISTEN=f"127.0.0.1:{self.port}",
-                 BEACON_PUBLIC_URL=self.base, BEACON_LOG="warn", BEACON_MACHINE_MIN_SECS="0")
-        e.update({k: str(v) for k, v in env.items()})
-        self.out = open(os.path.join(TMP, f"beacon-{self.port}.log"), "w")
-        self.p = spawn([os.path.join(BIN, "beacon"), "serve"], env=e, stdout=subprocess.PIPE,
-                       stderr=self.out, text=True)
-        threading.Thread(target=self.read_banner, daemon=True).start()
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if http("GET", self.base + "/health", timeout=2) is not None and store.url in Beacon.key:
-                    return
-            except Exception:
-                pass
-            if self.p.poll() is not None:
-                raise RuntimeError(f"beacon exited: see {self.out.name}")
-            time.sleep(0.1)
-        raise RuntimeError("beacon did not become healthy")
-
-    def read_banner(self):
-        for line in self.p.stdout:
-            for w in line.split():
-                if w.startswith("sk_"):
-                    Beacon.key.setdefault(self.store.url, w)
-
-    @property
-    def sk(self):
-        return Beacon.key[self.store.url]
-
-    def metrics(self):
-        text = http("GET", self.base + "/metrics")
-        return {m.group(1): int(m.group(2)) for m in
-                re.finditer(r"^beacon_tracking_hits_(\w+?)_total (\d+)", text, re.M)}
-
-    def pending(self):
-        text = http("GET", self.base + "/metrics")
-        return int(re.search(r"^beacon_tracking_hits_pending (-?\d+)", text, re.M).group(1))
-
-    def drain(self, limit=180):
-        """Waits (bounded) until every answered hit is folded into counters and events; returns
-        the backlog when wrk stopped and how long folding it took."""
-        t0, first = time.time(), self.pending()
-        while time.time() - t0 < limit and self.pending() != 0:
-            time.sleep(0.1)
-        return first, time.time() - t0
-
-    def batches(self):
-        text = http("GET", self.base + "/metrics")
-        return int(re.search(r"^beacon_tracking_batches_total (\d+)", text, re.M).group(1))
-
-    def close(self):
-        stop(self.p)
-        self.out.close()
-
-
-def start_nginx():
-    d = os.path.join(TMP, "nginx")
-    os.makedirs(d, exist_ok=True)
-    port = free_port()
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes auto;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log {d}/access.log;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location /o/ {{ empty_gif; }}
-    location /c/ {{ return 302 https://example.com/landing; }}
-  }}
-}}
-""")
-    p = spawn(["nginx", "-e", f"{d}/error.log", "-p", d, "-c", conf])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return p, f"http://127.0.0.1:{port}", os.path.join(d, "access.log")
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
-
-
-# ---------------------------------------------------------------- wrk
-
-LUA_PATHS = """
-local paths = {}
-for line in io.lines("%s") do paths[#paths + 1] = line end
-math.randomseed(os.time())
-request = function() return wrk.format("GET", paths[math.random(#paths)]) end
-"""
-LUA_DONE = """
-done = function(s, lat, req)
-  local e = s.errors
-  io.write(string.format('JSON {"requests":%d,"duration_us":%d,"status_err":%d,' ..
-    '"socket_err":%d,"p50_us":%d,"p99_us":%d}\\n', s.requests, s.duration, e.status,
-    e.connect + e.read + e.write + e.timeout, lat:percentile(50), lat:percentile(99)))
-end
-"""
-
-
-def wrk(url, script, secs=SECS, conns=64, pid=None):
-    rss = Rss(pid) if pid else None
-    out = subprocess.run(["wrk", "-t1", f"-c{conns}", f"-d{secs}s", "--timeout", "5s", "-s", script, url],
-                         capture_output=True, text=True, timeout=secs + 60)
-    peak = rss.done() if rss else None
-    m = re.search(r"^JSON (.*)$", out.stdout, re.M)
-    if not m:
-        raise RuntimeError(f"wrk: {out.stdout}\n{out.stderr}")
-    r = json.loads(m.group(1))
-    r["answered"] = r["requests"] - r["status_err"]
-    r["rps"] = r["answered"] / (r["duration_us"] / 1e6)
-    r["rss_mb"] = peak
-    return r
-
-
-def lua(name, body):
-    path = os.path.join(TMP, name)
-    with open(path, "w") as f:
-        f.write(body + LUA_DONE)
-    return path
 
 
 # ---------------------------------------------------------------- tracking
@@ -314,11 +67,11 @@ def tracking(backend):
             unconf0 = b.metrics()
             for rnd in range(ROUNDS):
                 lines0 = sum(1 for _ in open(access)) if os.path.exists(access) else 0
-                n = wrk(nbase, script, pid=ngx.pid)
+                n = wrk(nbase, script, SECS, pid=ngx.pid)
                 n["logged"] = sum(1 for _ in open(access)) - lines0
                 nginx_runs.append(n)
                 before = store.scalar(f"SELECT COUNT(*) FROM events WHERE name = '{event}'")
-                r = wrk(b.base, script, pid=b.p.pid)
+                r = wrk(b.base, script, SECS, pid=b.p.pid)
                 r["pending"], r["drain_s"] = b.drain()
                 after = store.scalar(f"SELECT COUNT(*) FROM events WHERE name = '{event}'")
                 r["stored"] = after - before
@@ -347,6 +100,7 @@ def tracking(backend):
                 "drain_s": max(x["drain_s"] for x in beacon_runs),
                 "group": (m.get("recorded", 0) - unconf0.get("recorded", 0)) and None})
         stop(ngx)
+        os.remove(access)  # a few hundred MB of access log per run
     finally:
         b.close()
         store.drop()
@@ -363,7 +117,7 @@ def avg(runs):
 def group_commit(backend):
     store = Store(backend, "groupcommit")
     try:
-        out = subprocess.run([os.path.join(BIN, "beacon-bench"), "group-commit", store.url, "2"],
+        out = subprocess.run([os.path.join(BIN, "beacon-bench"), "group-commit", store.url, str(GC_SECS)],
                              capture_output=True, text=True, timeout=180, check=True)
         for line in out.stdout.splitlines():
             r = json.loads(line)
@@ -378,8 +132,14 @@ def group_commit(backend):
 # ---------------------------------------------------------------- rendering
 
 
-def criterion(args, timeout=600):
-    out = subprocess.run(["cargo", "bench", "--quiet", *args], cwd=ROOT, capture_output=True,
+def criterion(args, timeout=300):
+    """Runs the tracking library's criterion bench. run.sh built it in the same cargo invocation
+    as the servers (one feature resolution, so nothing is compiled twice) and names the
+    executable; `cargo bench` on its own would resolve features anew and rebuild ~80 crates."""
+    exe = os.environ.get("BENCH_REWRITE_EXE")
+    cmd = [exe, "--bench", *args] if exe else \
+        ["cargo", "bench", "--quiet", "-p", "beacon-tracking", "--bench", "rewrite", "--", *args]
+    out = subprocess.run(cmd, cwd=os.path.join(ROOT, "crates", "tracking"), capture_output=True,
                          text=True, timeout=timeout)
     text = out.stdout + out.stderr
     res = {}
@@ -390,8 +150,7 @@ def criterion(args, timeout=600):
 
 
 def rendering():
-    res, text, rc = criterion(["-p", "beacon-tracking", "--bench", "rewrite", "--",
-                               "--warm-up-time", "1", "--measurement-time", "3"])
+    res, text, rc = criterion(["--warm-up-time", "1", "--measurement-time", "2"])
     if not res:
         R["notes"].append(f"criterion rewrite bench failed (rc {rc}): {text[-300:]}")
     R["criterion"] = res
@@ -403,7 +162,7 @@ def rendering():
 def campaign():
     """End to end: 100k contacts, one campaign with the 60 KB newsletter, /send, until SENT."""
     store = Store("sqlite", "campaign")
-    b = Beacon(store, BEACON_WORKERS=1)
+    b, mute = Beacon(store, BEACON_WORKERS=1), None
     try:
         b.close()  # seed the contacts straight into the file while no server runs
         c = sqlite3.connect(store.path)
@@ -417,10 +176,16 @@ def campaign():
              for i in range(RECIPIENTS)))
         c.commit()
         c.close()
-        # No SMTP relay: the workers would only fail; this measures rendering and queueing.
+        # This measures rendering and queueing, not delivery. The relay is a socket that is
+        # listened on but never accepted: the one worker's connections wait for a greeting
+        # (30 s timeout) with a single batch, instead of failing batch after batch at full
+        # speed (a refused port), building every message's MIME on the cores the fan-out uses.
+        mute = socket.socket()
+        mute.bind(("127.0.0.1", 0))
+        mute.listen(64)
         b = Beacon(store, BEACON_TRANSPORT="smtp", BEACON_SMTP_HOST="127.0.0.1",
-                   BEACON_SMTP_PORT=free_port(), BEACON_SMTP_SECURITY="plain", BEACON_WORKERS=1,
-                   BEACON_RETRY_BASE_MS=3600000)
+                   BEACON_SMTP_PORT=mute.getsockname()[1], BEACON_SMTP_SECURITY="plain",
+                   BEACON_WORKERS=1, BEACON_RETRY_BASE_MS=3600000)
         body = open(NEWSLETTER).read()
         camp = http("POST", b.base + "/v1/campaigns", b.sk, {
             "name": "bench", "subject": "News for {{first_name}}", "body": body,
@@ -441,6 +206,8 @@ def campaign():
                          "db_mb": round(os.path.getsize(store.path) / 2**20)}
         log(f"campaign: {n} in {secs:.1f}s ({status})")
     finally:
+        if mute:  # first: its waiting connections are reset, so the worker's batch ends now
+            mute.close()
         b.close()
         store.drop()
 
@@ -461,44 +228,60 @@ end
 
 
 def sending():
+    """/v1/send under wrk with delivery held back, then the whole backlog drained and timed.
+
+    smtp-sink is stopped (SIGSTOP) while wrk posts: Beacon's SMTP connections get their TCP
+    handshake from the kernel but no greeting, so its workers wait with their first claimed
+    batch instead of failing it (its connect and transaction timeouts are 30 s; the pause lasts
+    SEND_SECS <= 20 s plus a moment). Resumed after wrk, the sink takes the whole queue, and the
+    drain rate comes from Beacon's own sent_at stamps, not from polling."""
     sink_port = free_port()
     sink = spawn(["/usr/sbin/smtp-sink", "-u", "nobody", f"127.0.0.1:{sink_port}", "256"],
                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(sink_port)
     store = Store("sqlite", "sending")
     b = Beacon(store, BEACON_TRANSPORT="smtp", BEACON_SMTP_HOST="127.0.0.1", BEACON_SMTP_PORT=sink_port,
                BEACON_SMTP_SECURITY="plain", BEACON_SMTP_POOL=8, BEACON_WORKERS=2)
+    paused = False
     try:
         body = os.path.join(TMP, "newsletter.json")
         with open(body, "w") as f:
             json.dump(open(NEWSLETTER).read(), f)
         script = lua("send.lua", SEND_LUA % (body, b.sk))
-        r = wrk(b.base, script, conns=16, pid=b.p.pid)
+        sink.send_signal(signal.SIGSTOP)
+        paused = True
+        t_pause = time.time()
+        r = wrk(b.base, script, secs=SEND_SECS, conns=16, pid=b.p.pid)
         queued = store.scalar("SELECT COUNT(*) FROM emails")
-        # Delivery: drain what is left of the backlog into smtp-sink, bounded in time. The rate
-        # comes from the server's own sent_at stamps (a drain at ~1,000/s lasts about a second,
-        # so counting at each poll would measure the polling interval).
+        sent_early = store.scalar("SELECT COUNT(*) FROM emails WHERE status = 'SENT'")
         rss = Rss(b.p.pid)
         t0 = time.time()
         t0_ms = int(t0 * 1000)
-        while time.time() - t0 < 90:
+        sink.send_signal(signal.SIGCONT)
+        paused = False
+        pause_s = t0 - t_pause
+        while time.time() - t0 < 120:
             time.sleep(0.2)
             if store.scalar("SELECT COUNT(*) FROM emails WHERE status IN ('PENDING','SENDING')") == 0:
                 break
-        # Counted at the end: an outcome stamped before t0 may commit after it.
-        sent0 = store.scalar(f"SELECT COUNT(*) FROM emails WHERE status = 'SENT' AND sent_at < {t0_ms}")
         drained = store.scalar(f"SELECT COUNT(*) FROM emails WHERE status = 'SENT' AND sent_at >= {t0_ms}")
         last_ms = store.scalar("SELECT COALESCE(MAX(sent_at), 0) FROM emails WHERE status = 'SENT'")
         secs = (last_ms - t0_ms) / 1000 if drained else time.time() - t0
-        sent = sent0 + drained
+        sent = store.scalar("SELECT COUNT(*) FROM emails WHERE status = 'SENT'")
         failed = store.scalar("SELECT COUNT(*) FROM emails WHERE status NOT IN ('SENT','PENDING','SENDING')")
+        retried = store.scalar("SELECT COUNT(*) FROM emails WHERE attempts > 0 AND status <> 'SENT'")
         R["send"] = {"rps": r["rps"], "answered": r["answered"], "non2xx": r["status_err"],
-                     "p50_ms": r["p50_us"] / 1e3, "p99_ms": r["p99_us"] / 1e3, "queued": queued,
-                     "rss_mb": r["rss_mb"], "sent_during_accept": sent0}
-        R["deliver"] = {"emails": sent - sent0, "secs": secs, "per_s": (sent - sent0) / max(secs, 1e-3),
-                        "per_s_during_accept": sent0 / (r["duration_us"] / 1e6),
-                        "left": queued - sent, "failed": failed, "rss_mb": rss.done()}
-        log(f"send: {r['rps']:.0f}/s accepted; delivered {sent - sent0} in {secs:.1f}s")
+                     "secs": r["duration_us"] / 1e6, "p50_ms": r["p50_us"] / 1e3,
+                     "p99_ms": r["p99_us"] / 1e3, "queued": queued, "rss_mb": r["rss_mb"]}
+        R["deliver"] = {"emails": drained, "secs": secs, "per_s": drained / max(secs, 1e-3),
+                        "sent_while_paused": sent_early, "pause_s": pause_s,
+                        "left": queued - sent, "failed": failed, "retried": retried,
+                        "rss_mb": rss.done()}
+        log(f"send: {r['rps']:.0f}/s accepted ({queued} queued, sink paused {pause_s:.1f}s); "
+            f"delivered {drained} in {secs:.1f}s, {failed} failed, {queued - sent} left")
     finally:
+        if paused:
+            sink.send_signal(signal.SIGCONT)
         b.close()
         stop(sink)
         store.drop()
@@ -508,21 +291,19 @@ def sending():
 
 
 def segments():
-    res, text, rc = criterion(["-p", "beacon", "--bench", "segment_count", "--",
-                               "spec_example|clicked_7d_humans"], timeout=400)
-    counts = dict(re.findall(r"^(\w+): (\d+) contacts$", text, re.M))
-    if res:
-        R["segments"] = {k: {"ms": v / 1e3, "contacts": int(counts[k])} for k, v in res.items()
-                         if k in counts}
-    else:
-        R["segments"] = None
-        R["notes"].append(f"segment bench did not run (rc {rc}): {text.strip()[-400:]}")
+    """`beacon-bench segments`: builds 100k contacts and 1M events in a temp SQLite file (~20-30 s),
+    then times each segment's count for about 2 s (3 to 10 samples)."""
+    out = subprocess.run([os.path.join(BIN, "beacon-bench"), "segments", "", "2"],
+                         capture_output=True, text=True, timeout=300)
+    rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    seg = {f"{r['kind']}:{r['case']}": r for r in rows if r["bench"] == "segment"}
+    R["segments"] = seg or None
+    R["segment_data"] = next((r for r in rows if r["bench"] == "segment_data"), None)
+    if out.returncode != 0 or not seg:
+        R["notes"].append(f"segment bench failed (rc {out.returncode}): {out.stderr.strip()[-400:]}")
 
 
 # ---------------------------------------------------------------- main
-
-from report import write  # noqa: E402  (bench/report.py)
-
 
 def main():
     t0 = time.time()
@@ -530,7 +311,7 @@ def main():
     R["cpu"] = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     R["started"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     R["load_before"] = os.getloadavg()
-    R["secs"], R["rounds"] = SECS, ROUNDS
+    R["secs"], R["rounds"], R["gc_secs"] = SECS, ROUNDS, GC_SECS
     steps = [("tracking sqlite", lambda: tracking("sqlite")), ("group commit sqlite", lambda: group_commit("sqlite"))]
     if "pg" not in SKIP:
         steps += [("tracking postgres", lambda: tracking("postgres")),
@@ -540,16 +321,24 @@ def main():
         steps.append(("campaign", campaign))
     if "segments" not in SKIP:
         steps.append(("segments", segments))
+    R["step_secs"] = {}
     for name, f in steps:
         log(f"== {name}")
         t = time.time()
         try:
             f()
+        except KeyboardInterrupt:  # run.sh's time cap (SIGINT): keep what was measured so far
+            R["notes"].append(f"stopped by the time cap during {name}; later steps did not run")
+            break
         except Exception as e:  # one broken step must not hide the others' numbers
             log(f"{name} failed: {e!r}")
             R["notes"].append(f"{name} failed: {e!r}"[:500])
+        finally:
+            R["step_secs"][name] = round(time.time() - t, 1)
         log(f"   {name}: {time.time() - t:.0f}s")
     R["total_secs"] = time.time() - t0
+    R["build_secs"] = int(os.environ["BENCH_BUILD_SECS"]) if os.environ.get("BENCH_BUILD_SECS") else None
+    R["load_after"] = os.getloadavg()
     write(R, os.path.join(ROOT, "bench", "results"))
 
 

@@ -7,6 +7,10 @@
 //! - `beacon-bench render HTML_FILE N`: the tracking library rendering N recipients of one
 //!   template in process (compile once, `CompiledTemplate::render` each), against a full
 //!   `substitute` + `rewrite_html` per recipient on a sample.
+//! - `beacon-bench segments [DB_FILE] [SECS]`: segment counts over 100,000 contacts and
+//!   1,000,000 events on SQLite (`segments.rs`), each case sampled for about SECS.
+
+mod segments;
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +40,16 @@ async fn main() -> anyhow::Result<()> {
             render(&std::fs::read_to_string(file)?, n);
             Ok(())
         }
-        _ => anyhow::bail!("usage: beacon-bench group-commit DB_URL [SECS] | render HTML_FILE N"),
+        Some("segments") => {
+            // An empty DB_FILE stands for none, so a caller can give SECS alone.
+            let file = args.get(1).map(String::as_str).filter(|s| !s.is_empty());
+            let secs: f64 = args.get(2).map_or(Ok(2.0), |s| s.parse())?;
+            segments::run(file, Duration::from_secs_f64(secs)).await
+        }
+        _ => anyhow::bail!(
+            "usage: beacon-bench group-commit DB_URL [SECS] | render HTML_FILE N \
+             | segments [DB_FILE] [SECS]"
+        ),
     }
 }
 
