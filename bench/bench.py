@@ -135,7 +135,7 @@ def group_commit(backend):
 def criterion(args, timeout=300):
     """Runs the tracking library's criterion bench. run.sh built it in the same cargo invocation
     as the servers (one feature resolution, so nothing is compiled twice) and names the
-    executable; `cargo bench` on its own would resolve features anew and rebuild ~80 crates."""
+    executable; `cargo bench` on its own would resolve features anew and rebuild 45 crates."""
     exe = os.environ.get("BENCH_REWRITE_EXE")
     cmd = [exe, "--bench", *args] if exe else \
         ["cargo", "bench", "--quiet", "-p", "beacon-tracking", "--bench", "rewrite", "--", *args]
@@ -338,6 +338,7 @@ def main():
         log(f"   {name}: {time.time() - t:.0f}s")
     R["total_secs"] = time.time() - t0
     R["build_secs"] = int(os.environ["BENCH_BUILD_SECS"]) if os.environ.get("BENCH_BUILD_SECS") else None
+    R["load_start"] = float(os.environ["BENCH_LOAD_START"]) if os.environ.get("BENCH_LOAD_START") else None
     R["load_after"] = os.getloadavg()
     write(R, os.path.join(ROOT, "bench", "results"))
 

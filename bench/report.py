@@ -22,7 +22,9 @@ def write(R, outdir):
     add = L.append
     add("# Beacon benchmark results (latest run)\n")
     add(f"Written by `bench/run.sh` on {R['started']}: **{R['cores']} cores** ({R['cpu']}), "
-        f"loopback only, load average before the run {R['load_before'][0]:.2f}. "
+        f"loopback only, load average "
+        + (f"{R['load_start']:.2f} before the build, " if R.get("load_start") is not None else "")
+        + f"{R['load_before'][0]:.2f} before measuring. "
         f"wrk `-t1 -c64 -d{R['secs']}s`, {R['rounds']} interleaved rounds per endpoint "
         f"(reference, Beacon, reference, Beacon …; averages shown). Measuring took "
         f"{R['total_secs'] / 60:.1f} min"

@@ -38,6 +38,7 @@ pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { echo "[bench] PostgreSQL is 
 
 echo "[bench] building (release, once)" >&2
 build_start=$(date +%s)
+read -r BENCH_LOAD_START _ < /proc/loadavg  # the report shows what else was running
 # One cargo invocation for the servers and the tracking library's criterion bench (the bench
 # profile inherits release): one feature resolution, so the crates they share are compiled once.
 # A `cargo bench` of its own would resolve features for beacon-tracking alone (serde, syn, regex,
@@ -51,7 +52,7 @@ for line in sys.stdin:
         print(m["executable"])')
 [ -x "$BENCH_REWRITE_EXE" ] || { echo "[bench] the criterion bench did not build" >&2; exit 1; }
 BENCH_BUILD_SECS=$(( $(date +%s) - build_start ))
-export BENCH_REWRITE_EXE BENCH_BUILD_SECS
+export BENCH_REWRITE_EXE BENCH_BUILD_SECS BENCH_LOAD_START
 echo "[bench] built in ${BENCH_BUILD_SECS}s" >&2
 
 # bench.py stops everything it started, also on Ctrl-C; its results land in bench/results/.
