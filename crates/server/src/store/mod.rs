@@ -241,6 +241,10 @@ fn pool_options(max: u32, sqlite: bool) -> AnyPoolOptions {
     if !sqlite {
         return opts;
     }
+    // sqlx pings a connection each time it leaves the pool; an in-process SQLite connection
+    // cannot have gone away, and the ping is a round trip to its thread before every statement
+    // and transaction run on the pool.
+    let opts = opts.test_before_acquire(false);
     opts.after_connect(|conn, _meta| {
         Box::pin(async move {
             // WAL + NORMAL: durable across process crashes (the WAL is fsynced at checkpoints,

@@ -1,6 +1,7 @@
 //! The `hits` table: the backlog between answering a hit and folding it into the email's counters
 //! and the contact's events. Appending is the only write on the answer's path.
 
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -10,22 +11,26 @@ use crate::store::{Backend, Db, Tx};
 const COLUMNS: &str =
     "email_id, kind, link_url, link_index, link_tag, machine, scanner, ip, user_agent, at";
 
-/// Appends the hits to the backlog (`Db::hits`), in order, with one statement that commits on its
+/// Appends the hits to the backlog (a connection to `Db::hits`), in order, with one statement that commits on its
 /// own: the batch travels as one JSON array parameter, unpacked by the database (`json_each` /
 /// `json_array_elements`). One statement text for every batch size stays prepared, and on SQLite
 /// one round trip to sqlx's database thread replaces BEGIN, a multi-row INSERT per piece and
 /// COMMIT: those thread hand-offs were most of an append's cost.
-pub async fn append(db: &Db, hits: &[&Hit]) -> Result<(), sqlx::Error> {
+pub async fn append(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    hits: &[&Hit],
+) -> Result<(), sqlx::Error> {
     if hits.is_empty() {
         return Ok(());
     }
-    let sql = match db.backend {
+    let sql = match backend {
         Backend::Sqlite => APPEND_SQLITE,
         Backend::Postgres => APPEND_POSTGRES,
     };
     sqlx::query(sql)
         .bind(batch_json(hits))
-        .execute(&db.hits)
+        .execute(conn)
         .await?;
     Ok(())
 }

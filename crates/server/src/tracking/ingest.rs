@@ -8,10 +8,11 @@
 //! events is random-order work over the emails and the events indexes. The fold (`fold.rs`) does
 //! that beside the writer, so a post-campaign burst is answered at the speed of appending.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sqlx::AnyConnection;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -73,6 +74,7 @@ impl Ingest {
             db,
             counters: counters.clone(),
             appended: appended.clone(),
+            held: Arc::default(),
         };
         let handle = tokio::spawn(async move {
             let fold_stop = stop.clone();
@@ -119,6 +121,10 @@ struct Writer {
     db: Db,
     counters: Arc<Counters>,
     appended: Arc<Notify>,
+    /// The connections appends run on (one per lane), kept out of the pool: sqlx pings a
+    /// connection each time it goes back to its pool, and on SQLite that ping is a round trip to
+    /// the connection's thread which the next append would queue behind.
+    held: Arc<Mutex<Vec<AnyConnection>>>,
 }
 
 impl Writer {
@@ -202,7 +208,14 @@ impl Writer {
     }
 
     async fn append(&self, hits: &[&Hit]) -> Result<(), sqlx::Error> {
-        hits::append(&self.db, hits).await?;
+        let held = self.held.lock().expect("not poisoned").pop();
+        let mut conn = match held {
+            Some(conn) => conn,
+            None => self.db.hits.acquire().await?.detach(),
+        };
+        // A connection that failed is dropped (closed), and the next append opens another.
+        hits::append(&mut conn, self.db.backend, hits).await?;
+        self.held.lock().expect("not poisoned").push(conn);
         self.appended.notify_one();
         Ok(())
     }

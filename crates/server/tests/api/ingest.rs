@@ -214,3 +214,43 @@ async fn a_hit_keeps_quotes_backslashes_and_unicode_intact() {
     assert_eq!((stored_url.as_str(), stored_tag.as_str()), (url, tag));
     app.stop().await;
 }
+
+/// The writer keeps its connections out of the pool (`ingest.rs`): one the database closed is
+/// replaced, and the hit it was carrying is retried on the new one, not lost.
+#[tokio::test]
+async fn a_hit_survives_the_database_closing_the_writers_connection() {
+    let app = crate::helpers::spawn_app().await;
+    let (email, contact) = send_one(
+        &app,
+        json!({ "to": "rc@example.com", "subject": "s", "body": BODY }),
+    )
+    .await;
+    let pixel = tracking_urls(&app, email["html"].as_str().unwrap(), "/o/").remove(0);
+    crate::tracking::hit(&app, &pixel, BROWSER).await;
+    let db = Db::connect(&app.db_url).await.unwrap();
+    if db.backend == Backend::Postgres {
+        // Every connection of the server, the writer's among them, is closed under it.
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(&db.read)
+        .await
+        .unwrap();
+    }
+    let r = crate::tracking::hit(&app, &pixel, BROWSER).await;
+    assert_eq!(r.status(), 200);
+    let opens = app
+        .events(&contact)
+        .await
+        .into_iter()
+        .filter(|e| e["name"] == "email.open")
+        .count();
+    assert_eq!(opens, 2);
+    assert_eq!(metric(&app, "beacon_tracking_hits_dropped_total").await, 0);
+    assert_eq!(
+        metric(&app, "beacon_tracking_hits_unconfirmed_total").await,
+        0
+    );
+    app.stop().await;
+}
