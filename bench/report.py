@@ -70,10 +70,11 @@ def write(R, outdir):
                 + f" | {f0(fold['per_s']) + ' hits/s' if fold else '–'} |")
         gs = R.get("gc_secs", 2)
         add("\n'append': hits committed to the backlog per second when each of the writer's "
-            f"transactions holds that many hits, {gs:g} s per batch size: what answering a burst costs "
-            "the store. 'fold': hits per second then applied from that backlog to the email rows and "
-            "events, 500 a transaction (`UPDATE emails … FROM (VALUES …) RETURNING` and one "
-            f"multi-row `INSERT INTO events`), for up to {3 * gs:g} s: how fast the counters catch up.\n")
+            f"appends (one statement, the batch as one JSON parameter) holds that many hits, {gs:g} s "
+            "per batch size: what answering a burst costs the store. 'fold': hits per second then "
+            "applied from that backlog to the email rows and events, 500 a transaction (an `UPDATE "
+            "emails … FROM (rows) RETURNING` per kind of hit and one `INSERT INTO events … SELECT`), "
+            f"for up to {3 * gs:g} s: how fast the counters catch up.\n")
 
     c = R.get("criterion") or {}
     lib = R.get("render_lib")
