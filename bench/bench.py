@@ -139,8 +139,11 @@ def criterion(args, timeout=300):
     exe = os.environ.get("BENCH_REWRITE_EXE")
     cmd = [exe, "--bench", *args] if exe else \
         ["cargo", "bench", "--quiet", "-p", "beacon-tracking", "--bench", "rewrite", "--", *args]
+    # Criterion keeps its reports under CRITERION_HOME (else `target/criterion` below the working
+    # directory, which would leave them in the source tree).
+    env = dict(os.environ, CRITERION_HOME=os.path.join(TMP, "criterion"))
     out = subprocess.run(cmd, cwd=os.path.join(ROOT, "crates", "tracking"), capture_output=True,
-                         text=True, timeout=timeout)
+                         text=True, timeout=timeout, env=env)
     text = out.stdout + out.stderr
     res = {}
     for m in re.finditer(r"^(\S+)\s*\n?\s*time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", text, re.M):
