@@ -116,16 +116,15 @@ async fn apply(state: &AppState, c: &mut Campaign, f: Fields) -> ApiResult<()> {
         c.kind = k.as_str().to_string();
     }
     if let Some(audience) = f.audience {
-        if let AudienceSpec::Segment { segment_id } = AudienceSpec::parse(&audience)? {
-            if store::segments::get(&state.db, &c.project_id, &segment_id)
+        if let AudienceSpec::Segment { segment_id } = AudienceSpec::parse(&audience)?
+            && store::segments::get(&state.db, &c.project_id, &segment_id)
                 .await?
                 .is_none()
-            {
-                return Err(ApiError::invalid(
-                    "audience",
-                    format!("no segment with id {segment_id:?} in this project"),
-                ));
-            }
+        {
+            return Err(ApiError::invalid(
+                "audience",
+                format!("no segment with id {segment_id:?} in this project"),
+            ));
         }
         c.audience = audience.to_string();
     }

@@ -49,8 +49,6 @@ fn event_view(e: &events::Event) -> Value {
     })
 }
 
-/// The cursor of a page is the `id` of its last item.
-
 fn parse_email(raw: &str) -> ApiResult<EmailAddress> {
     EmailAddress::parse(raw).map_err(|e| ApiError::invalid("email", e.to_string()))
 }

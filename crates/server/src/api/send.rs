@@ -76,10 +76,10 @@ async fn send(
 ) -> ApiResult<Json<Value>> {
     let idempotency_key = idempotency_key(&headers)?;
     let request_hash = format!("{:x}", Sha256::digest(&body.bytes));
-    if let Some(key) = &idempotency_key {
-        if let Some(answer) = replay(&state, &project.id, key, &request_hash).await? {
-            return Ok(Json(answer));
-        }
+    if let Some(key) = &idempotency_key
+        && let Some(answer) = replay(&state, &project.id, key, &request_hash).await?
+    {
+        return Ok(Json(answer));
     }
     let req = body.value;
 
@@ -244,8 +244,8 @@ async fn send(
         "success": true,
         "data": { "emails": answers, "timestamp": crate::time::iso(store::now_ms()) },
     });
-    if let Some(key) = &idempotency_key {
-        if let Err(e) = idempotency::remember(
+    if let Some(key) = &idempotency_key
+        && let Err(e) = idempotency::remember(
             &mut tx,
             &project.id,
             key,
@@ -253,16 +253,15 @@ async fn send(
             &answer.to_string(),
         )
         .await
+    {
+        drop(tx);
+        // A concurrent twin with the same key won the race: answer what it answered.
+        if store::is_unique_violation(&e)
+            && let Some(answer) = replay(&state, &project.id, key, &request_hash).await?
         {
-            drop(tx);
-            // A concurrent twin with the same key won the race: answer what it answered.
-            if store::is_unique_violation(&e) {
-                if let Some(answer) = replay(&state, &project.id, key, &request_hash).await? {
-                    return Ok(Json(answer));
-                }
-            }
-            return Err(e.into());
+            return Ok(Json(answer));
         }
+        return Err(e.into());
     }
     tx.commit().await?;
     state.queue_wake.notify_waiters();
