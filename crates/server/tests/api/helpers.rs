@@ -247,6 +247,15 @@ impl TestApp {
             .unwrap()
             .clone()
     }
+
+    /// The contact's newest event of that name (`events` lists newest first).
+    pub async fn event(&self, contact_id: &str, name: &str) -> Value {
+        self.events(contact_id)
+            .await
+            .into_iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} event on contact {contact_id}"))
+    }
 }
 
 pub async fn sink() -> SmtpSink {

@@ -193,12 +193,7 @@ async fn a_hit_keeps_quotes_backslashes_and_unicode_intact() {
     let tag = "café \"☕\" \\n";
     assert_eq!(r.headers()["location"], url);
 
-    let click = app
-        .events(&contact)
-        .await
-        .into_iter()
-        .find(|e| e["name"] == "email.click")
-        .expect("email.click");
+    let click = app.event(&contact, "email.click").await;
     assert_eq!(click["data"]["link"], url);
     assert_eq!(click["data"]["linkTag"], tag);
     assert_eq!(click["data"]["userAgent"], agent);

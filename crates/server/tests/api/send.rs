@@ -46,11 +46,7 @@ async fn send_answers_like_plunk_and_delivers_to_the_outbox() {
 
     // The contact got an email.sent event naming the email.
     let contact = emails[0]["contact"]["id"].as_str().unwrap();
-    let events = app.events(contact).await;
-    let sent = events
-        .iter()
-        .find(|e| e["name"] == "email.sent")
-        .expect("email.sent recorded");
+    let sent = app.event(contact, "email.sent").await;
     assert_eq!(sent["data"]["emailId"], id);
     assert_eq!(sent["data"]["sourceType"], "TRANSACTIONAL");
     app.stop().await;

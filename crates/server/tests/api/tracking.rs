@@ -133,11 +133,7 @@ async fn the_pixel_records_an_open_on_the_contact() {
     assert!(r.headers().get("set-cookie").is_none());
     assert_eq!(r.bytes().await.unwrap().len(), 43);
 
-    let events = app.events(&contact).await;
-    let open = events
-        .iter()
-        .find(|e| e["name"] == "email.open")
-        .expect("email.open recorded");
+    let open = app.event(&contact, "email.open").await;
     let d = &open["data"];
     assert_eq!(d["emailId"], email["id"]);
     assert_eq!(d["subject"], "Open me");
@@ -177,12 +173,7 @@ async fn a_click_redirects_byte_exact_and_records_the_link() {
         r.headers()["location"],
         "https://example.com/a?x=1&y=%20z#frag"
     );
-    let click = app
-        .events(&contact)
-        .await
-        .into_iter()
-        .find(|e| e["name"] == "email.click")
-        .expect("email.click");
+    let click = app.event(&contact, "email.click").await;
     let d = &click["data"];
     assert_eq!(d["link"], "https://example.com/a?x=1&y=%20z#frag");
     assert_eq!(
