@@ -11,11 +11,11 @@ use crate::store::{Backend, Db, Tx};
 const COLUMNS: &str =
     "email_id, kind, link_url, link_index, link_tag, machine, scanner, ip, user_agent, at";
 
-/// Appends the hits to the backlog (a connection to `Db::hits`), in order, with one statement that commits on its
-/// own: the batch travels as one JSON array parameter, unpacked by the database (`json_each` /
-/// `json_array_elements`). One statement text for every batch size stays prepared, and on SQLite
-/// one round trip to sqlx's database thread replaces BEGIN, a multi-row INSERT per piece and
-/// COMMIT: those thread hand-offs were most of an append's cost.
+/// Appends the hits to the backlog (`conn` is a connection to `Db::hits`), in order, with one
+/// statement that commits on its own: the batch travels as one JSON array parameter, unpacked by
+/// the database (`json_each` / `jsonb_array_elements`). One statement text for every batch size
+/// stays prepared, and on SQLite one round trip to sqlx's database thread replaces BEGIN, a
+/// multi-row INSERT per piece of the batch and COMMIT: those hand-offs were most of an append.
 pub async fn append(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -142,8 +142,8 @@ pub async fn move_cursor(tx: &mut Tx, from: i64, to: i64) -> Result<bool, sqlx::
 /// separately, and a slice's hundreds of rows cost more in those hand-offs than in reading.
 pub async fn read_after(db: &Db, after: i64, limit: usize) -> Result<Vec<(i64, Hit)>, sqlx::Error> {
     let json: String = sqlx::query_scalar(
-        "SELECT COALESCE(json_group_array(json_array(seq, email_id, kind, link_url, link_index, \
-         link_tag, machine, scanner, ip, user_agent, at)), '[]') \
+        "SELECT json_group_array(json_array(seq, email_id, kind, link_url, link_index, link_tag, \
+         machine, scanner, ip, user_agent, at)) \
          FROM (SELECT * FROM hits WHERE seq > $1 ORDER BY seq LIMIT $2)",
     )
     .bind(after)
