@@ -42,7 +42,7 @@ fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn open(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -63,7 +63,7 @@ pub async fn open(
     response
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn click(
     State(state): State<AppState>,
     Path(token): Path<String>,
