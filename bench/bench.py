@@ -272,7 +272,8 @@ def sending():
         secs = (last_ms - t0_ms) / 1000 if drained else time.time() - t0
         sent = store.scalar("SELECT COUNT(*) FROM emails WHERE status = 'SENT'")
         failed = store.scalar("SELECT COUNT(*) FROM emails WHERE status NOT IN ('SENT','PENDING','SENDING')")
-        retried = store.scalar("SELECT COUNT(*) FROM emails WHERE attempts > 0 AND status <> 'SENT'")
+        # A claim counts an attempt, so an email tried more than once has attempts > 1.
+        retried = store.scalar("SELECT COUNT(*) FROM emails WHERE attempts > 1")
         R["send"] = {"rps": r["rps"], "answered": r["answered"], "non2xx": r["status_err"],
                      "secs": r["duration_us"] / 1e6, "p50_ms": r["p50_us"] / 1e3,
                      "p99_ms": r["p99_us"] / 1e3, "queued": queued, "rss_mb": r["rss_mb"]}

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Connection};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -165,6 +165,11 @@ impl Writer {
             inflight.spawn(async move { writer.commit(&mut batch).await });
         }
         while inflight.join_next().await.is_some() {}
+        // Closed politely: PostgreSQL would otherwise log each as a lost client.
+        let held = std::mem::take(&mut *self.held.lock().expect("not poisoned"));
+        for conn in held {
+            let _ = conn.close().await;
+        }
     }
 
     /// Appends a batch, retrying a failed transaction a few times. If the batch still fails,
