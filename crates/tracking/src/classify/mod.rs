@@ -31,11 +31,13 @@
 
 mod ip;
 mod scanners;
+mod words;
 
 use std::net::IpAddr;
 
 pub use ip::{is_apple, truncate_ip};
 pub use scanners::scanner_product;
+pub use words::{REASONS, describe};
 
 /// Open or click.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
