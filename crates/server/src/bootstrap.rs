@@ -21,7 +21,9 @@ pub async fn first_project(db: &Db, settings: &Settings) -> anyhow::Result<()> {
              \n  curl -s {base}/v1/send \\\
              \n    -H 'Authorization: Bearer {sk}' \\\
              \n    -H 'Content-Type: application/json' \\\
-             \n    -d '{{\"to\":\"you@example.com\",\"subject\":\"Hello from Beacon\",\"body\":\"<p>It works. <a href=\\\"https://example.com\\\">A tracked link</a></p>\"}}'\n",
+             \n    -d '{{\"to\":\"you@example.com\",\"subject\":\"Hello from Beacon\",\"body\":\"<p>It works. <a href=\\\"https://example.com\\\">A tracked link</a></p>\"}}'\n\
+             \nThe dashboard: {base}/  (create the owner's account there on first visit,\
+             \n  or headless: `beacon user create --email you@example.com --password-stdin`)\n",
             sk = project.secret_key,
             pk = project.public_key,
         );

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::actions;
 use crate::config::{SettingsArgs, TrackingEngine};
 use crate::startup::Application;
 use crate::store::{self, Db, outbox, projects};
@@ -32,6 +33,13 @@ enum Command {
     Outbox {
         #[command(subcommand)]
         action: OutboxAction,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Manage dashboard accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -66,6 +74,26 @@ enum OutboxAction {
     },
     /// Print one message, byte for byte (RFC 5322).
     Show { email_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Create an account; the first one also owns every project nobody belongs to yet (the
+    /// default project). Reads the password from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Set an account's password (a forgotten one), signing it out everywhere.
+    Password {
+        #[arg(long)]
+        email: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +144,10 @@ impl Cli {
                 }
                 Ok(())
             }
+            Command::User { action, settings } => {
+                let db = Db::connect(&settings.resolve()?.database_url).await?;
+                user(&db, action).await
+            }
             Command::Keys {
                 action: KeysAction::Rotate,
                 settings,
@@ -142,13 +174,7 @@ async fn project(db: &Db, engine: &TrackingEngine, action: ProjectAction) -> any
             }
         }
         ProjectAction::Tracking { mode, project } => {
-            let mode: beacon_tracking::policy::TrackingMode =
-                mode.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            // The same refusal as PATCH /v1/project: the servers' engine could not honour it.
-            engine
-                .check_mode(mode)
-                .map_err(|e| anyhow::anyhow!("tracking mode {mode} {e}"))?;
-            let p = match project {
+            let mut p = match project {
                 Some(id) => all
                     .into_iter()
                     .find(|p| p.id == id)
@@ -156,8 +182,37 @@ async fn project(db: &Db, engine: &TrackingEngine, action: ProjectAction) -> any
                 None if all.len() == 1 => all.into_iter().next().expect("one project"),
                 None => anyhow::bail!("there are several projects: name one with --project"),
             };
-            projects::update(db, &p.id, &p.name, mode.as_str()).await?;
-            println!("project {} tracking = {}", p.id, mode.as_str());
+            // The same rule as PATCH /v1/project and Settings → Tracking: the servers' engine
+            // must be able to honour the mode.
+            let changes = actions::project::Changes {
+                tracking: Some(&mode),
+                ..Default::default()
+            };
+            actions::project::update(db, engine, &mut p, changes)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("project {} tracking = {}", p.id, p.tracking_mode);
+        }
+    }
+    Ok(())
+}
+
+async fn user(db: &Db, action: UserAction) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    match action {
+        UserAction::Create { email, .. } => {
+            let user = actions::accounts::create_user(db, &email, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created account {} ({})", user.email, user.id);
+        }
+        UserAction::Password { email, .. } => {
+            let user = actions::accounts::set_password(db, &email, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("password set for {}; their sessions were ended", user.email);
         }
     }
     Ok(())

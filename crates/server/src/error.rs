@@ -29,6 +29,12 @@ pub enum ApiError {
     /// 413: the body is over the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429: too many attempts; try again after `retry_after_secs` (sent as `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 422: well-formed but not acceptable (invalid address, unknown template, …).
     #[error("{message}")]
     Unprocessable {
@@ -54,11 +60,21 @@ impl ApiError {
         }
     }
 
+    /// The field a 4xx is about, if it names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::BadRequest { field, .. } | ApiError::Unprocessable { field, .. } => {
+                field.as_deref()
+            }
+            _ => None,
+        }
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         ApiError::NotFound(format!("no {what} with id {id:?} in this project"))
     }
 
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -67,6 +83,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,7 +118,17 @@ impl IntoResponse for ApiError {
             "message": message,
             "field": field,
         });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } = &self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        response
     }
 }
 

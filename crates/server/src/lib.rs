@@ -1,6 +1,7 @@
 //! Beacon: a self-hostable email platform engine with first-class open and click tracking.
 //! `main.rs` only wires; everything lives here so integration tests drive the same code.
 
+pub mod actions;
 pub mod api;
 pub mod bootstrap;
 pub mod campaigns;
@@ -18,4 +19,5 @@ pub mod startup;
 pub mod store;
 pub mod time;
 pub mod tracking;
+pub mod web;
 pub mod workflows;

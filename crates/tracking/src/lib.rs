@@ -5,6 +5,7 @@
 pub mod classify;
 pub mod html;
 pub mod policy;
+pub mod preview;
 pub mod rewrite;
 pub mod token;
 pub mod vars;

@@ -6,14 +6,15 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::extract::{Json as Body, QueryParams, SecretKey};
 use super::page::{Page, PageQuery};
+use crate::actions;
 use crate::domain::EmailAddress;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
-use crate::store::{self, contacts, events};
+use crate::store::{contacts, events};
 use crate::time::iso;
 
 pub fn routes() -> Router<AppState> {
@@ -49,36 +50,6 @@ fn event_view(e: &events::Event) -> Value {
     })
 }
 
-fn parse_email(raw: &str) -> ApiResult<EmailAddress> {
-    EmailAddress::parse(raw).map_err(|e| ApiError::invalid("email", e.to_string()))
-}
-
-/// `data` is optional, but when given it must be an object (`null` means "not given").
-fn data_object(data: Option<Value>) -> ApiResult<Option<Map<String, Value>>> {
-    match data {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(ApiError::invalid(
-            "data",
-            format!(
-                "data must be a JSON object of keys to values, not {}",
-                kind_of(&other)
-            ),
-        )),
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 async fn fetch(state: &AppState, project_id: &str, id: &str) -> ApiResult<contacts::Contact> {
     contacts::get(&state.db, project_id, id)
         .await?
@@ -101,16 +72,9 @@ async fn upsert(
     SecretKey(project): SecretKey,
     Body(req): Body<UpsertBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let email = parse_email(&req.email)?;
-    let changes = contacts::Changes {
-        subscribed: req.subscribed,
-        data: data_object(req.data)?,
-    };
-    let mut tx = state.db.begin().await?;
-    // A contact made here has not opted in unless the caller says so.
     let (contact, created) =
-        contacts::upsert(&mut tx, &project.id, email.as_str(), &changes, false).await?;
-    tx.commit().await?;
+        actions::contacts::upsert(&state.db, &project.id, &req.email, req.subscribed, req.data)
+            .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -191,37 +155,16 @@ async fn patch(
     Path(id): Path<String>,
     Body(req): Body<PatchBody>,
 ) -> ApiResult<Json<Value>> {
-    // Check the whole body before touching anything.
-    let email = req.email.as_deref().map(parse_email).transpose()?;
-    let data = data_object(req.data)?;
-    let changes = contacts::Changes {
-        subscribed: req.subscribed,
-        data,
-    };
-    match contacts::patch(
+    let contact = actions::contacts::update(
         &state.db,
         &project.id,
         &id,
-        email.as_ref().map(|e| e.as_str()),
-        &changes,
+        req.email.as_deref(),
+        req.subscribed,
+        req.data,
     )
-    .await
-    {
-        Ok(Some(contact)) => Ok(Json(json!({ "success": true, "data": view(&contact) }))),
-        Ok(None) => Err(ApiError::not_found("contact", &id)),
-        Err(e) if store::is_unique_violation(&e) => {
-            let email = email.map(|e| e.into_string()).unwrap_or_default();
-            let other = contacts::by_email(&state.db, &project.id, &email).await?;
-            Err(clash(&email, other.map(|o| o.id).as_deref().unwrap_or("?")))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn clash(email: &str, other_id: &str) -> ApiError {
-    ApiError::Conflict(format!(
-        "another contact ({other_id}) already has the email {email:?}; delete or change that one first"
-    ))
+    .await?;
+    Ok(Json(json!({ "success": true, "data": view(&contact) })))
 }
 
 async fn remove(
@@ -229,9 +172,7 @@ async fn remove(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if !contacts::delete(&state.db, &project.id, &id).await? {
-        return Err(ApiError::not_found("contact", &id));
-    }
+    actions::contacts::delete(&state.db, &project.id, &id).await?;
     Ok(Json(json!({ "success": true })))
 }
 

@@ -19,7 +19,8 @@ mod webhooks;
 mod workflows;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -45,7 +46,8 @@ pub fn router(state: AppState) -> Router {
         .merge(unsubscribe::routes())
         .merge(webhooks::routes())
         .merge(crate::tracking::routes())
-        .fallback(|| async { ApiError::NotFound("no such endpoint; see docs/API.md".into()) })
+        .merge(crate::web::routes())
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed(
                 "this endpoint does not take that method; see docs/API.md".into(),
@@ -54,4 +56,13 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// An unknown path: a page for a browser, JSON for everyone else.
+async fn not_found(req: Request) -> Response {
+    if crate::web::wants_html(&req) {
+        crate::web::fallback_page()
+    } else {
+        ApiError::NotFound("no such endpoint; see docs/API.md".into()).into_response()
+    }
 }

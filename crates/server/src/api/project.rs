@@ -2,21 +2,22 @@
 //! engine offers (a dashboard hides the others, with the reason).
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use beacon_tracking::policy::TrackingMode;
-
 use super::extract::{Json as Body, SecretKey};
+use crate::actions;
 use crate::engine::TrackingEngine;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::startup::AppState;
-use crate::store::projects::{self, Project};
+use crate::store::projects::Project;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/project", get(get_project).patch(patch_project))
+    Router::new()
+        .route("/v1/project", get(get_project).patch(patch_project))
+        .route("/v1/project/keys", post(regenerate_keys))
 }
 
 fn view(p: &Project, engine: &TrackingEngine) -> Value {
@@ -50,36 +51,25 @@ async fn patch_project(
     SecretKey(mut project): SecretKey,
     Body(patch): Body<Patch>,
 ) -> ApiResult<Json<Value>> {
-    if let Some(name) = patch.name {
-        let name = name.trim();
-        if name.is_empty() || name.len() > 200 {
-            return Err(ApiError::invalid(
-                "name",
-                "name must be 1 to 200 characters",
-            ));
-        }
-        project.name = name.to_string();
-    }
-    if let Some(mode) = patch.tracking {
-        let mode: TrackingMode = mode
-            .parse()
-            .map_err(|e| ApiError::invalid("tracking", format!("{e}")))?;
-        state
-            .settings
-            .tracking_engine
-            .check_mode(mode)
-            .map_err(|e| ApiError::invalid("tracking", format!("tracking mode {mode} {e}")))?;
-        project.tracking_mode = mode.as_str().to_string();
-    }
-    projects::update(
-        &state.db,
-        &project.id,
-        &project.name,
-        &project.tracking_mode,
-    )
-    .await?;
     let engine = &state.settings.tracking_engine;
+    let changes = actions::project::Changes {
+        name: patch.name.as_deref(),
+        tracking: patch.tracking.as_deref(),
+    };
+    actions::project::update(&state.db, engine, &mut project, changes).await?;
     Ok(Json(
         json!({ "success": true, "data": view(&project, engine) }),
     ))
+}
+
+/// New secret and public keys; the ones in use stop working at once. The answer carries the
+/// new secret key (the only time the API shows it).
+async fn regenerate_keys(
+    State(state): State<AppState>,
+    SecretKey(mut project): SecretKey,
+) -> ApiResult<Json<Value>> {
+    actions::project::regenerate_keys(&state.db, &mut project).await?;
+    let mut data = view(&project, &state.settings.tracking_engine);
+    data["secretKey"] = json!(project.secret_key);
+    Ok(Json(json!({ "success": true, "data": data })))
 }

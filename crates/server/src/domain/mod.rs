@@ -2,6 +2,10 @@
 
 mod email_address;
 mod mailbox;
+pub mod password;
+mod role;
 
 pub use email_address::{EmailAddress, EmailAddressError};
 pub use mailbox::{Mailbox, MailboxInput};
+pub use password::{Password, PasswordError};
+pub use role::{Role, RoleError};

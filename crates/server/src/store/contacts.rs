@@ -161,6 +161,46 @@ pub async fn list(
     .await
 }
 
+/// What the dashboard's contact list filters on.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    /// Part of the address (matched case-insensitively; `%` and `_` match themselves).
+    pub search: String,
+    /// Only subscribed (`Some(true)`) or unsubscribed (`Some(false)`) contacts.
+    pub subscribed: Option<bool>,
+}
+
+/// A page of the project's contacts matching `filter`, newest first, before the `cursor` id.
+pub async fn search(
+    db: &Db,
+    project_id: &str,
+    filter: &Filter,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    let needle = filter.search.trim().to_lowercase();
+    let pattern = format!(
+        "%{}%",
+        needle
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE project_id = $1 AND ($2 = '' OR id < $2) \
+         AND ($3 = '' OR email LIKE $4 ESCAPE '\\') AND ($5 < 0 OR subscribed = $5) \
+         ORDER BY id DESC LIMIT $6"
+    )))
+    .bind(project_id)
+    .bind(cursor.unwrap_or(""))
+    .bind(&needle)
+    .bind(pattern)
+    .bind(filter.subscribed.map_or(-1, flag))
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
 pub async fn count(db: &Db, project_id: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM contacts WHERE project_id = $1")
         .bind(project_id)

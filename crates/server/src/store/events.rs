@@ -207,3 +207,77 @@ pub async fn record_for_email(
     .await?;
     Ok(())
 }
+
+/// Which events the activity feed shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    All,
+    /// One of Beacon's own events, by name (`email.open`, …).
+    Named(&'static str),
+    /// Events sent through `/v1/track` (neither `email.*` nor `contact.*`).
+    Custom,
+}
+
+/// An event of the feed, with its contact's address (`None` once the contact is deleted).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FeedEvent {
+    #[sqlx(flatten)]
+    pub event: Event,
+    pub contact_email: Option<String>,
+}
+
+/// The project's events since `since` (epoch ms), newest first, 50 at a time after `cursor`
+/// (`"{created_at}.{id}"` of the last event shown). Walks the `(project_id, created_at)` index
+/// backwards, so a page costs its rows, not the table.
+pub async fn feed(
+    db: &Db,
+    project_id: &str,
+    kind: Kind,
+    since: i64,
+    cursor: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, sqlx::Error> {
+    let (name, custom) = match kind {
+        Kind::All => ("", 0),
+        Kind::Named(n) => (n, 0),
+        Kind::Custom => ("", 1),
+    };
+    let (before_at, before_id) = cursor.unwrap_or((i64::MAX, ""));
+    sqlx::query_as(
+        "SELECT ev.id, ev.project_id, ev.contact_id, ev.email_id, ev.name, ev.data, ev.created_at, \
+         c.email AS contact_email FROM events ev LEFT JOIN contacts c ON c.id = ev.contact_id \
+         WHERE ev.project_id = $1 AND ev.created_at >= $2 \
+         AND (ev.created_at < $3 OR (ev.created_at = $3 AND ev.id < $4)) \
+         AND ($5 = '' OR ev.name = $5) \
+         AND ($6 = 0 OR (ev.name NOT LIKE 'email.%' AND ev.name NOT LIKE 'contact.%')) \
+         ORDER BY ev.created_at DESC, ev.id DESC LIMIT $7",
+    )
+    .bind(project_id)
+    .bind(since)
+    .bind(before_at)
+    .bind(before_id)
+    .bind(name)
+    .bind(custom)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
+/// Every event of one email, oldest first (found through its contact's index).
+pub async fn for_email(
+    db: &Db,
+    project_id: &str,
+    contact_id: &str,
+    email_id: &str,
+) -> Result<Vec<Event>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, project_id, contact_id, email_id, name, data, created_at FROM events \
+         WHERE project_id = $1 AND contact_id = $2 AND email_id = $3 \
+         ORDER BY created_at, id LIMIT 1000",
+    )
+    .bind(project_id)
+    .bind(contact_id)
+    .bind(email_id)
+    .fetch_all(&db.read)
+    .await
+}

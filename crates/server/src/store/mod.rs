@@ -12,12 +12,15 @@ pub mod emails;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
+pub mod memberships;
 pub mod outbox;
 pub mod projects;
 pub mod segments;
+pub mod sessions;
 pub mod sns_messages;
 pub mod stats;
 pub mod templates;
+pub mod users;
 pub mod workflows;
 
 use std::str::FromStr;
@@ -185,6 +188,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "email_bodies",
         include_str!("../../migrations/0007_email_bodies.sql"),
+    ),
+    (
+        8,
+        "dashboard",
+        include_str!("../../migrations/0008_dashboard.sql"),
     ),
 ];
 

@@ -3,7 +3,7 @@
 use rand::Rng;
 use sqlx::AssertSqlSafe;
 
-use super::{Db, new_id, now_ms};
+use super::{Db, Tx, new_id, now_ms};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Project {
@@ -24,6 +24,15 @@ fn random_key(prefix: &str) -> String {
 }
 
 pub async fn create(db: &Db, name: &str) -> Result<Project, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let project = create_tx(&mut tx, name).await?;
+    tx.commit().await?;
+    Ok(project)
+}
+
+/// Inserts a project with new keys and the ENABLED tracking mode, inside `tx` (so its first
+/// membership can be written with it).
+pub async fn create_tx(tx: &mut Tx, name: &str) -> Result<Project, sqlx::Error> {
     let project = Project {
         id: new_id(),
         name: name.to_string(),
@@ -42,7 +51,7 @@ pub async fn create(db: &Db, name: &str) -> Result<Project, sqlx::Error> {
     .bind(&project.public_key)
     .bind(&project.tracking_mode)
     .bind(project.created_at)
-    .execute(&db.write)
+    .execute(&mut **tx)
     .await?;
     Ok(project)
 }
@@ -86,4 +95,45 @@ pub async fn update(db: &Db, id: &str, name: &str, tracking_mode: &str) -> Resul
         .execute(&db.write)
         .await?;
     Ok(())
+}
+
+/// Replaces both API keys with new random ones; the old ones stop working with this commit
+/// (every request looks its key up in this table).
+pub async fn regenerate_keys(db: &Db, id: &str) -> Result<(String, String), sqlx::Error> {
+    let (secret, public) = (random_key("sk_"), random_key("pk_"));
+    sqlx::query("UPDATE projects SET secret_key = $1, public_key = $2 WHERE id = $3")
+        .bind(&secret)
+        .bind(&public)
+        .bind(id)
+        .execute(&db.write)
+        .await?;
+    Ok((secret, public))
+}
+
+/// Deletes a project and everything recorded under it, in one transaction. Tables that refer
+/// to the project by a foreign key follow it (ON DELETE CASCADE); the rest are emptied here.
+pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    for table in [
+        "events",
+        "outbox",
+        "idempotency_keys",
+        "workflow_executions",
+        "workflow_templates",
+    ] {
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE project_id = $1"
+        )))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let gone = sqlx::query("DELETE FROM projects WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    tx.commit().await?;
+    Ok(gone)
 }

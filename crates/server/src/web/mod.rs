@@ -1,0 +1,128 @@
+//! The dashboard: server-rendered pages beside the API, on the same port, state and store.
+//!
+//! Pages are askama templates (`crates/server/templates/`, compile-time checked, escaped);
+//! every action is a plain form POST carrying the session's CSRF token, and htmx (vendored,
+//! `assets/`) only refreshes parts of pages that work without it. What an action means lives in
+//! `crate::actions`, shared with the API; a handler here reads a form and renders a page.
+//! Every page under `/p/{pid}/` checks that the signed-in user is a member of that project
+//! (`session::Member`), and answers 404 otherwise, as for an id that does not exist.
+
+mod activity;
+mod assets;
+mod auth;
+mod contacts;
+mod emails;
+mod home;
+mod page;
+mod preview;
+mod projects;
+mod session;
+mod settings;
+mod team;
+mod view;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::startup::AppState;
+
+pub use page::not_found_page;
+
+/// Every page's policy: nothing but this origin's own scripts, styles and frames (the email
+/// preview), no inline script or style, no framing of the dashboard by others.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+    base-uri 'none'";
+
+pub fn routes() -> Router<AppState> {
+    let project = Router::new()
+        .route("/", get(home::page))
+        .route("/contacts", get(contacts::list).post(contacts::add))
+        .route("/contacts/{cid}", get(contacts::show))
+        .route("/contacts/{cid}/subscription", post(contacts::subscription))
+        .route("/contacts/{cid}/delete", post(contacts::delete))
+        .route("/activity", get(activity::page))
+        .route("/emails/{eid}", get(emails::show))
+        .route("/emails/{eid}/preview", get(preview::show))
+        .route("/settings", get(settings::index))
+        .route(
+            "/settings/tracking",
+            get(settings::tracking).post(settings::save_tracking),
+        )
+        .route("/settings/keys", get(settings::keys))
+        .route("/settings/keys/regenerate", post(settings::regenerate))
+        .route("/settings/team", get(team::page).post(team::add))
+        .route("/settings/team/{uid}/role", post(team::role))
+        .route("/settings/team/{uid}/remove", post(team::remove))
+        .route(
+            "/settings/project",
+            get(projects::settings).post(projects::rename),
+        )
+        .route("/settings/project/delete", post(projects::delete));
+    Router::new()
+        .route("/", get(auth::root))
+        .route("/setup", get(auth::setup_page).post(auth::setup))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/invite/{token}", get(auth::invite_page).post(auth::accept))
+        .route("/projects", get(projects::list).post(projects::create))
+        // `/p/{pid}` is the project's home; the nested "/" does not match a trailing slash.
+        .route("/p/{pid}/", get(home::page))
+        .nest("/p/{pid}", project)
+        .route("/static/{name}", get(assets::serve))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Pages are private and change with every action: never cached, never framed by others,
+/// never sniffed. A response that set its own policy (the email preview) keeps it.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Whether an unmatched request wants a page (a browser navigating) rather than JSON.
+pub fn wants_html(req: &Request) -> bool {
+    let path = req.uri().path();
+    if path.starts_with("/v1/") || path.starts_with("/webhooks/") {
+        return false;
+    }
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// The answer for an unmatched path that a browser asked for.
+pub fn fallback_page() -> Response {
+    let mut res = not_found_page().into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
