@@ -107,7 +107,13 @@ impl Cli {
         match self.command {
             Command::Serve(args) => {
                 let app = Application::build(args.resolve()?).await?;
-                tracing::info!(port = app.port(), public_url = %app.state().public_url, "Beacon is listening");
+                let url = &app.state().public_url;
+                tracing::info!(port = app.port(), public_url = %url, "Beacon is listening; the dashboard is at {url}/");
+                if actions::accounts::needs_setup(&app.state().db).await? {
+                    tracing::info!(
+                        "no account yet: open {url}/ to create the owner's, or run `beacon user create`"
+                    );
+                }
                 app.run_until(shutdown_signal()).await
             }
             Command::Project { action, settings } => {

@@ -7,13 +7,19 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::projects::{self, Project};
 use crate::store::{Db, memberships};
 
-/// A project name: trimmed, 1 to 200 characters.
+/// A project name: trimmed, 1 to 200 characters, no control characters.
 pub fn parse_name(raw: &str) -> ApiResult<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid(
             "name",
             "name must be 1 to 200 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "name must not contain control characters (line breaks, tabs, NUL)",
         ));
     }
     Ok(name.to_string())

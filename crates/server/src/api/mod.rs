@@ -53,9 +53,19 @@ pub fn router(state: AppState) -> Router {
                 "this endpoint does not take that method; see docs/API.md".into(),
             )
         })
+        .layer(axum::middleware::from_fn(no_nul_in_path))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// No id, token or name contains NUL, and PostgreSQL refuses it in any text it is handed (a
+/// 500): a path with `%00` names nothing, whatever route it would match.
+async fn no_nul_in_path(req: Request, next: axum::middleware::Next) -> Response {
+    if req.uri().path().contains("%00") {
+        return not_found(req).await;
+    }
+    next.run(req).await
 }
 
 /// An unknown path: a page for a browser, JSON for everyone else.

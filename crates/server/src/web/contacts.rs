@@ -70,7 +70,8 @@ async fn list_page(
     errors: Errors,
 ) -> PageResult<ListPage> {
     let filter = Filter {
-        search: q.q.clone(),
+        // PostgreSQL refuses NUL in a pattern; no address holds a control character.
+        search: q.q.replace(char::is_control, ""),
         subscribed: match q.subscribed.as_str() {
             "yes" => Some(true),
             "no" => Some(false),

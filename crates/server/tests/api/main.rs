@@ -8,6 +8,7 @@ mod binary;
 mod campaign_fanout;
 mod campaigns;
 mod contacts;
+mod dashboard;
 mod delivery;
 mod delivery_batch;
 mod email_bodies;

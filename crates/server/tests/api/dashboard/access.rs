@@ -1,0 +1,142 @@
+//! Every page checks who is asking: a user of project B walks every dashboard route with
+//! project A's ids and gets 404 each time, and nothing of A changes.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::{Visitor, invite, owner};
+use crate::helpers::spawn_app;
+use crate::tracking::send_one;
+
+#[tokio::test]
+async fn a_user_of_one_project_finds_nothing_of_another() {
+    let app = spawn_app().await;
+    let (alice, a) = owner(&app).await;
+    // Project A (the default project) has a contact, an email and its owner.
+    let (email, cid) = send_one(
+        &app,
+        json!({ "to": "a-reader@example.com", "subject": "A", "body": "<p>a</p>" }),
+    )
+    .await;
+    let eid = email["id"].as_str().unwrap().to_string();
+    let keys_before = app.get_json("/v1/project").await["data"].clone();
+    let contact_before = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
+    // Project B belongs to Bob alone: Alice makes it, makes Bob an owner, and leaves.
+    let made = alice
+        .submit("/projects", "/projects", &[("name", "B")])
+        .await;
+    let b = made.location.split('/').nth(2).unwrap().to_string();
+    let (bob, _) = invite(&app, &alice, &b, "bob@example.com", "OWNER").await;
+    let team_b = format!("/p/{b}/settings/team");
+    let alice_id = alice
+        .page(&team_b)
+        .await
+        .attrs("tr[data-member='owner@example.com'] select", "id")[0]
+        .trim_start_matches("role-")
+        .to_string();
+    let left = alice
+        .submit(
+            &team_b,
+            &format!("/p/{b}/settings/team/{alice_id}/remove"),
+            &[],
+        )
+        .await;
+    assert_eq!(left.status, 303);
+    assert_eq!(
+        alice.get(&format!("/p/{b}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let bob_csrf = bob.page(&format!("/p/{b}")).await.csrf();
+
+    let pages = [
+        format!("/p/{a}"),
+        format!("/p/{a}/"),
+        format!("/p/{a}/contacts"),
+        format!("/p/{a}/contacts/{cid}"),
+        format!("/p/{a}/activity"),
+        format!("/p/{a}/emails/{eid}"),
+        format!("/p/{a}/emails/{eid}/preview"),
+        format!("/p/{a}/settings"),
+        format!("/p/{a}/settings/tracking"),
+        format!("/p/{a}/settings/keys"),
+        format!("/p/{a}/settings/team"),
+        format!("/p/{a}/settings/project"),
+        // A's ids under B's path.
+        format!("/p/{b}/contacts/{cid}"),
+        format!("/p/{b}/emails/{eid}"),
+        format!("/p/{b}/emails/{eid}/preview"),
+    ];
+    for path in &pages {
+        let r = bob.get(path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "GET {path}");
+        assert!(
+            !r.html.html().contains("a-reader@example.com"),
+            "GET {path} leaked"
+        );
+    }
+    let forms: [(String, Vec<(&str, &str)>); 14] = [
+        (format!("/p/{a}/contacts"), vec![("email", "x@example.com")]),
+        (
+            format!("/p/{a}/contacts/{cid}/subscription"),
+            vec![("subscribed", "false")],
+        ),
+        (format!("/p/{a}/contacts/{cid}/delete"), vec![]),
+        (
+            format!("/p/{a}/settings/tracking"),
+            vec![("tracking", "DISABLED")],
+        ),
+        (
+            format!("/p/{a}/settings/keys/regenerate"),
+            vec![("confirm", "on")],
+        ),
+        (
+            format!("/p/{a}/settings/team"),
+            vec![("email", "bob@example.com"), ("role", "OWNER")],
+        ),
+        (
+            format!("/p/{a}/settings/team/{alice_id}/role"),
+            vec![("role", "MEMBER")],
+        ),
+        (format!("/p/{a}/settings/team/{alice_id}/remove"), vec![]),
+        (format!("/p/{a}/settings/project"), vec![("name", "taken")]),
+        (
+            format!("/p/{a}/settings/project/delete"),
+            vec![("confirm", "Default project")],
+        ),
+        (
+            format!("/p/{b}/contacts/{cid}/subscription"),
+            vec![("subscribed", "false")],
+        ),
+        (format!("/p/{b}/contacts/{cid}/delete"), vec![]),
+        (
+            format!("/p/{b}/settings/team/{alice_id}/role"),
+            vec![("role", "MEMBER")],
+        ),
+        (format!("/p/{b}/settings/team/{alice_id}/remove"), vec![]),
+    ];
+    for (path, fields) in &forms {
+        let r = bob.post(path, &bob_csrf, fields).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {path}");
+    }
+    // Nothing of A changed.
+    let keys_after = app.get_json("/v1/project").await["data"].clone();
+    assert_eq!(keys_before, keys_after);
+    let contact_after = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
+    assert_eq!(contact_before, contact_after);
+    assert_eq!(
+        alice
+            .page(&format!("/p/{a}/settings/team"))
+            .await
+            .texts("tr[data-member]")
+            .len(),
+        1
+    );
+    // A visitor with no session is sent to sign in, never shown a page.
+    let stranger = Visitor::new(&app);
+    for path in &pages {
+        let r = stranger.get(path).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "GET {path}");
+        assert!(r.location.starts_with("/login"), "{path}: {}", r.location);
+    }
+    app.stop().await;
+}
