@@ -6,7 +6,7 @@ in time, stops what it started, and writes bench/results/latest.md (+ latest.jso
 Environment: BENCH_SECS (wrk seconds per tracking run, default 4), BENCH_ROUNDS (interleaved
 rounds, default 2), BENCH_SEND_SECS (wrk seconds on /v1/send, default 10, at most 20),
 BENCH_RECIPIENTS (campaign size, default 100000), BENCH_PG (postgres base URL, default
-postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments),
+postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments,pages),
 BENCH_REWRITE_EXE (the built criterion bench; run.sh sets it, else `cargo bench` builds it).
 """
 import json, os, re, signal, socket, sqlite3, subprocess, sys, time
@@ -307,6 +307,21 @@ def segments():
         R["notes"].append(f"segment bench failed (rc {out.returncode}): {out.stderr.strip()[-400:]}")
 
 
+# ---------------------------------------------------------------- dashboard pages
+
+
+def pages():
+    """`beacon-bench pages`: the segment data set plus 100k emails in a temp SQLite file, a real
+    server and a signed-in session; each dashboard page fetched for about 1 s (20 to 200 times)."""
+    out = subprocess.run([os.path.join(BIN, "beacon-bench"), "pages", "", "1"],
+                         capture_output=True, text=True, timeout=300)
+    rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    R["pages"] = [r for r in rows if r["bench"] == "page"] or None
+    R["page_data"] = next((r for r in rows if r["bench"] == "page_data"), None)
+    if out.returncode != 0 or not R["pages"]:
+        R["notes"].append(f"page bench failed (rc {out.returncode}): {out.stderr.strip()[-400:]}")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -325,6 +340,8 @@ def main():
         steps.append(("campaign", campaign))
     if "segments" not in SKIP:
         steps.append(("segments", segments))
+    if "pages" not in SKIP:
+        steps.append(("dashboard pages", pages))
     R["step_secs"] = {}
     for name, f in steps:
         log(f"== {name}")

@@ -9,7 +9,10 @@
 //!   `substitute` + `rewrite_html` per recipient on a sample.
 //! - `beacon-bench segments [DB_FILE] [SECS]`: segment counts over 100,000 contacts and
 //!   1,000,000 events on SQLite (`segments.rs`), each case sampled for about SECS.
+//! - `beacon-bench pages [DB_FILE] [SECS]`: the dashboard's pages on the same data set plus
+//!   100,000 emails, through a real server (`pages.rs`), each page sampled for about SECS.
 
+mod pages;
 mod segments;
 
 use std::time::{Duration, Instant};
@@ -46,9 +49,14 @@ async fn main() -> anyhow::Result<()> {
             let secs: f64 = args.get(2).map_or(Ok(2.0), |s| s.parse())?;
             segments::run(file, Duration::from_secs_f64(secs)).await
         }
+        Some("pages") => {
+            let file = args.get(1).map(String::as_str).filter(|s| !s.is_empty());
+            let secs: f64 = args.get(2).map_or(Ok(1.0), |s| s.parse())?;
+            pages::run(file, Duration::from_secs_f64(secs)).await
+        }
         _ => anyhow::bail!(
             "usage: beacon-bench group-commit DB_URL [SECS] | render HTML_FILE N \
-             | segments [DB_FILE] [SECS]"
+             | segments [DB_FILE] [SECS] | pages [DB_FILE] [SECS]"
         ),
     }
 }

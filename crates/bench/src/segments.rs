@@ -15,10 +15,10 @@ use beacon::store::{Db, now_ms};
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 
-const CONTACTS: i64 = 100_000;
-const EVENTS: i64 = 1_000_000;
-const PROJECT: &str = "bench-project";
-const DAY_MS: i64 = 86_400_000;
+pub const CONTACTS: i64 = 100_000;
+pub const EVENTS: i64 = 1_000_000;
+pub const PROJECT: &str = "bench-project";
+pub const DAY_MS: i64 = 86_400_000;
 const MIN_SAMPLES: usize = 3;
 const MAX_SAMPLES: usize = 10;
 
@@ -98,7 +98,7 @@ fn report(kind: &str, case: &str, contacts: i64, ms: &[f64]) {
     );
 }
 
-async fn build(db: &Db) -> anyhow::Result<()> {
+pub async fn build(db: &Db) -> anyhow::Result<()> {
     let now = now_ms();
     let statements = [
         format!(

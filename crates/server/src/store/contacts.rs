@@ -170,7 +170,11 @@ pub struct Filter {
     pub subscribed: Option<bool>,
 }
 
-/// A page of the project's contacts matching `filter`, newest first, before the `cursor` id.
+/// A page of the project's contacts matching `filter`, after `cursor` (the last one shown):
+/// newest first (the cursor is an id) when there is no search, else in address order (the cursor
+/// is an address). A search walks the `(project_id, email)` index and tests the pattern on its
+/// entries, so even a search that matches nothing reads no contact row: ~20 ms over 100,000
+/// contacts on SQLite, where walking the rows newest first took ~120 ms (bench/README.md).
 pub async fn search(
     db: &Db,
     project_id: &str,
@@ -179,6 +183,20 @@ pub async fn search(
     limit: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
     let needle = filter.search.trim().to_lowercase();
+    let subscribed = filter.subscribed.map_or(-1, flag);
+    let cursor = cursor.unwrap_or("");
+    if needle.is_empty() {
+        return sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM contacts WHERE project_id = $1 AND ($2 = '' OR id < $2) \
+             AND ($3 < 0 OR subscribed = $3) ORDER BY id DESC LIMIT $4"
+        )))
+        .bind(project_id)
+        .bind(cursor)
+        .bind(subscribed)
+        .bind(limit)
+        .fetch_all(&db.read)
+        .await;
+    }
     let pattern = format!(
         "%{}%",
         needle
@@ -187,15 +205,13 @@ pub async fn search(
             .replace('_', "\\_")
     );
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM contacts WHERE project_id = $1 AND ($2 = '' OR id < $2) \
-         AND ($3 = '' OR email LIKE $4 ESCAPE '\\') AND ($5 < 0 OR subscribed = $5) \
-         ORDER BY id DESC LIMIT $6"
+        "SELECT {COLUMNS} FROM contacts WHERE project_id = $1 AND email > $2 \
+         AND email LIKE $3 ESCAPE '\\' AND ($4 < 0 OR subscribed = $4) ORDER BY email LIMIT $5"
     )))
     .bind(project_id)
-    .bind(cursor.unwrap_or(""))
-    .bind(&needle)
+    .bind(cursor)
     .bind(pattern)
-    .bind(filter.subscribed.map_or(-1, flag))
+    .bind(subscribed)
     .bind(limit)
     .fetch_all(&db.read)
     .await

@@ -226,9 +226,10 @@ pub struct FeedEvent {
     pub contact_email: Option<String>,
 }
 
-/// The project's events since `since` (epoch ms), newest first, 50 at a time after `cursor`
-/// (`"{created_at}.{id}"` of the last event shown). Walks the `(project_id, created_at)` index
-/// backwards, so a page costs its rows, not the table.
+/// The project's events since `since` (epoch ms), newest first, `limit` at a time after `cursor`
+/// (the `(created_at, id)` of the last event shown). Each kind walks an index backwards, so a
+/// page costs its rows: all events and custom ones the `(project_id, created_at)` index (custom
+/// ones skip the others' rows on the way), one name the `(project_id, name, created_at)` one.
 pub async fn feed(
     db: &Db,
     project_id: &str,
@@ -237,30 +238,30 @@ pub async fn feed(
     cursor: Option<(i64, &str)>,
     limit: i64,
 ) -> Result<Vec<FeedEvent>, sqlx::Error> {
-    let (name, custom) = match kind {
-        Kind::All => ("", 0),
-        Kind::Named(n) => (n, 0),
-        Kind::Custom => ("", 1),
+    let which = match kind {
+        Kind::All => "",
+        Kind::Named(_) => "AND ev.name = $6",
+        Kind::Custom => "AND ev.name NOT LIKE 'email.%' AND ev.name NOT LIKE 'contact.%'",
     };
     let (before_at, before_id) = cursor.unwrap_or((i64::MAX, ""));
-    sqlx::query_as(
+    let sql = format!(
         "SELECT ev.id, ev.project_id, ev.contact_id, ev.email_id, ev.name, ev.data, ev.created_at, \
          c.email AS contact_email FROM events ev LEFT JOIN contacts c ON c.id = ev.contact_id \
          WHERE ev.project_id = $1 AND ev.created_at >= $2 \
-         AND (ev.created_at < $3 OR (ev.created_at = $3 AND ev.id < $4)) \
-         AND ($5 = '' OR ev.name = $5) \
-         AND ($6 = 0 OR (ev.name NOT LIKE 'email.%' AND ev.name NOT LIKE 'contact.%')) \
-         ORDER BY ev.created_at DESC, ev.id DESC LIMIT $7",
-    )
-    .bind(project_id)
-    .bind(since)
-    .bind(before_at)
-    .bind(before_id)
-    .bind(name)
-    .bind(custom)
-    .bind(limit)
-    .fetch_all(&db.read)
-    .await
+         AND (ev.created_at, ev.id) < ($3, $4) {which} \
+         ORDER BY ev.created_at DESC, ev.id DESC LIMIT $5"
+    );
+    let query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(project_id)
+        .bind(since)
+        .bind(before_at)
+        .bind(before_id)
+        .bind(limit);
+    let query = match kind {
+        Kind::Named(name) => query.bind(name),
+        _ => query,
+    };
+    query.fetch_all(&db.read).await
 }
 
 /// Every event of one email, oldest first (found through its contact's index).

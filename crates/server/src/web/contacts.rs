@@ -81,8 +81,15 @@ async fn list_page(
     let found =
         contacts::search(&state.db, &m.project.id, &filter, q.cursor.as_deref(), PAGE).await?;
     let total = contacts::count(&state.db, &m.project.id).await?;
+    // The next page starts after the last contact shown: by id newest first, by address when
+    // searching (store::contacts::search).
     let next = (found.len() as i64 == PAGE)
-        .then(|| found.last().map(|c| c.id.clone()))
+        .then(|| {
+            found.last().map(|c| match filter.search.trim().is_empty() {
+                true => c.id.clone(),
+                false => c.email.clone(),
+            })
+        })
         .flatten();
     Ok(ListPage {
         nav: Nav::new(m, "contacts"),

@@ -292,6 +292,16 @@ async fn contacts_are_listed_fifty_a_page_searched_filtered_and_added() {
         .await
         .texts("tr[data-contact] a");
     assert_eq!(found.len(), 10);
+    assert_eq!(found[0], "user10@example.com", "matches in address order");
+    // A search pages by address.
+    let many = v.page(&format!("{list}?q=example")).await;
+    assert_eq!(many.texts("tr[data-contact]").len(), 50);
+    let rest = v
+        .page(&many.attrs("a[rel=next]", "href")[0])
+        .await
+        .texts("tr[data-contact] a");
+    assert_eq!(rest.len(), 10);
+    assert_eq!(rest[0], "user50@example.com");
     assert!(
         v.page(&format!("{list}?q=%25"))
             .await
