@@ -194,16 +194,38 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dashboard",
         include_str!("../../migrations/0008_dashboard.sql"),
     ),
+    (
+        11,
+        "email_stats",
+        include_str!("../../migrations/0011_email_stats.sql"),
+    ),
 ];
 
 /// A migration's text for `backend`: the byte string type, and statements whose first line is
-/// marked `-- postgres only` or `-- sqlite only` kept for that database alone.
+/// marked `-- postgres only` or `-- sqlite only` kept for that database alone. Statements with
+/// `;` inside (triggers, functions) go between the lines `-- begin sqlite only` and
+/// `-- end sqlite only` (or `postgres`), which are kept or dropped whole.
 fn dialect(sql: &str, backend: Backend) -> String {
-    let skip = match backend {
-        Backend::Sqlite => "-- postgres only",
-        Backend::Postgres => "-- sqlite only",
+    let (skip, other) = match backend {
+        Backend::Sqlite => ("-- postgres only", "postgres"),
+        Backend::Postgres => ("-- sqlite only", "sqlite"),
     };
-    let kept: Vec<&str> = sql
+    let (begin, end) = (
+        format!("-- begin {other} only"),
+        format!("-- end {other} only"),
+    );
+    let mut in_block = false;
+    let mut unblocked = String::with_capacity(sql.len());
+    for line in sql.split_inclusive('\n') {
+        if line.trim() == begin {
+            in_block = true;
+        } else if line.trim() == end {
+            in_block = false;
+        } else if !in_block {
+            unblocked.push_str(line);
+        }
+    }
+    let kept: Vec<&str> = unblocked
         .split_inclusive(";\n")
         .filter(|statement| {
             !statement
@@ -318,6 +340,24 @@ mod tests {
             dialect(sql, Backend::Postgres),
             "-- about\nCREATE TABLE a ( -- postgres only\n x BYTEA NOT NULL\n);\n\
              CREATE TABLE b (y BYTEA );\n"
+        );
+    }
+
+    #[test]
+    fn marked_blocks_are_kept_or_dropped_whole() {
+        let sql = "CREATE TABLE t (x BIGINT);\n-- begin sqlite only\nCREATE TRIGGER a AFTER INSERT ON t\n\
+                   BEGIN\n  SELECT 1;\nEND;\n-- end sqlite only\n-- begin postgres only\n\
+                   CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN\n  RETURN NULL;\nEND $$ LANGUAGE plpgsql;\n\
+                   -- end postgres only\n";
+        assert_eq!(
+            dialect(sql, Backend::Sqlite),
+            "CREATE TABLE t (x BIGINT);\n-- begin sqlite only\nCREATE TRIGGER a AFTER INSERT ON t\n\
+             BEGIN\n  SELECT 1;\nEND;\n-- end sqlite only\n"
+        );
+        assert_eq!(
+            dialect(sql, Backend::Postgres),
+            "CREATE TABLE t (x BIGINT);\n-- begin postgres only\nCREATE FUNCTION f() RETURNS trigger \
+             AS $$ BEGIN\n  RETURN NULL;\nEND $$ LANGUAGE plpgsql;\n-- end postgres only\n"
         );
     }
 

@@ -134,6 +134,11 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
         .await?
         .rows_affected()
         == 1;
+    // After the emails went with the project (their triggers only add to the rollup).
+    sqlx::query("DELETE FROM email_stats WHERE project_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(gone)
 }

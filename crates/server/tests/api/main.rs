@@ -19,6 +19,7 @@ mod segments;
 mod send;
 mod ses_sending;
 mod sns;
+mod stats_rollup;
 mod templates;
 mod track;
 mod tracking;

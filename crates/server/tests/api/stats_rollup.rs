@@ -1,0 +1,223 @@
+//! The statistics rollup (`email_stats`, kept by triggers) equals the sums over the emails
+//! themselves, for any range, after every kind of write, on both databases.
+
+use beacon::store::stats::{self, Scope, Totals};
+use beacon::store::{Db, projects};
+use serde_json::json;
+
+use crate::helpers::{Opts, fresh_database, sink, spawn_with};
+use crate::tracking::{BROWSER, hit, tracking_urls};
+
+const HOUR: i64 = 3_600_000;
+
+/// A small deterministic generator, so a failure can be replayed.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: i64) -> i64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as i64
+    }
+}
+
+async fn insert_emails(db: &Db, project: &str, base: i64, n: i64, rng: &mut Lcg) {
+    for i in 0..n {
+        let created = base + rng.next(72 * HOUR);
+        let campaign = ["", "camp-a", "camp-b"][rng.next(3) as usize];
+        sqlx::query(
+            "INSERT INTO emails (id, project_id, contact_id, source_type, campaign_id, subject, \
+             from_email, to_email, status, tracked, next_attempt_at, created_at) \
+             VALUES ($1, $2, $1, $3, NULLIF($4, ''), 's', 'f@example.com', 't@example.com', \
+             'PENDING', $5, $6, $6)",
+        )
+        .bind(format!("{project}-e{i:04}"))
+        .bind(project)
+        .bind(if campaign.is_empty() {
+            "TRANSACTIONAL"
+        } else {
+            "CAMPAIGN"
+        })
+        .bind(campaign)
+        .bind(rng.next(4).min(1))
+        .bind(created)
+        .execute(&db.write)
+        .await
+        .unwrap();
+    }
+}
+
+/// Every kind of change the code makes to an email, each to a random part of them.
+async fn change_them(db: &Db, project: &str, rng: &mut Lcg) {
+    let updates = [
+        "UPDATE emails SET status = 'SENDING', attempts = attempts + 1 WHERE id = $1",
+        "UPDATE emails SET status = 'SENT', sent_at = created_at + 1000 WHERE id = $1",
+        "UPDATE emails SET status = 'FAILED', last_error = 'x' WHERE id = $1",
+        "UPDATE emails SET delivered_at = created_at + 2000 WHERE id = $1 AND sent_at IS NOT NULL",
+        "UPDATE emails SET opens = opens + 1, opened_at = COALESCE(opened_at, created_at + 3000) \
+         WHERE id = $1",
+        "UPDATE emails SET opens_machine = opens_machine + 2 WHERE id = $1",
+        "UPDATE emails SET clicks = clicks + 1, clicked_at = COALESCE(clicked_at, created_at + 4000) \
+         WHERE id = $1",
+        // A burst found later: a human click becomes a machine one.
+        "UPDATE emails SET clicks = clicks - 1, clicks_machine = clicks_machine + 1 \
+         WHERE id = $1 AND clicks > 0",
+    ];
+    for _ in 0..600 {
+        let id = format!("{project}-e{:04}", rng.next(200));
+        let sql = updates[rng.next(updates.len() as i64) as usize];
+        sqlx::query(sql).bind(id).execute(&db.write).await.unwrap();
+    }
+}
+
+/// Rollup and scan agree on many ranges: whole hours, partial hours at either end, inside one
+/// hour, every campaign filter.
+async fn assert_agree(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
+    let mut ranges = vec![
+        (base - HOUR, base + 80 * HOUR),
+        (base, base + HOUR),
+        (base + 10, base + 20),
+    ];
+    for _ in 0..60 {
+        let from = base - HOUR + rng.next(75 * HOUR);
+        let to = from + 1 + rng.next(75 * HOUR);
+        ranges.push((from, to));
+        ranges.push((
+            from - from.rem_euclid(HOUR),
+            to - to.rem_euclid(HOUR) + HOUR,
+        ));
+    }
+    for (from, to) in ranges {
+        for campaign in [None, Some("camp-a"), Some("nope")] {
+            let scope = Scope {
+                project_id: project,
+                from,
+                to,
+                campaign_id: campaign,
+            };
+            let rolled: Totals = stats::totals(db, &scope).await.unwrap();
+            let scanned = stats::scan(db, &scope, from, to).await.unwrap();
+            assert_eq!(rolled, scanned, "range {from}..{to}, campaign {campaign:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_rollup_equals_the_emails_for_any_range_after_any_change() {
+    let url = fresh_database().await;
+    let db = Db::connect(&url).await.unwrap();
+    let project = projects::create(&db, "Stats").await.unwrap();
+    let other = projects::create(&db, "Other").await.unwrap();
+    let base = 1_790_000_000_000 - 1_790_000_000_000 % HOUR + 1234;
+    let mut rng = Lcg(7);
+    insert_emails(&db, &project.id, base, 200, &mut rng).await;
+    insert_emails(&db, &other.id, base, 200, &mut rng).await;
+    change_them(&db, &project.id, &mut rng).await;
+    change_them(&db, &other.id, &mut rng).await;
+    assert_agree(&db, &project.id, base, &mut rng).await;
+    // The project's totals are its own, and go with it.
+    let all = Scope {
+        project_id: &project.id,
+        from: 0,
+        to: i64::MAX / 2,
+        campaign_id: None,
+    };
+    assert_eq!(stats::totals(&db, &all).await.unwrap().emails, 200);
+    projects::delete(&db, &project.id).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_stats WHERE project_id = $1")
+        .bind(&project.id)
+        .fetch_one(&db.read)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_agree(&db, &other.id, base, &mut rng).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_rollup_is_summed_when_it_migrates() {
+    let url = fresh_database().await;
+    let old = Db::connect_migrated_to(&url, 8).await.unwrap();
+    let project = projects::create(&old, "Old").await.unwrap();
+    let base = 1_790_000_000_000;
+    let mut rng = Lcg(11);
+    insert_emails(&old, &project.id, base, 200, &mut rng).await;
+    change_them(&old, &project.id, &mut rng).await;
+    old.close().await;
+    let db = Db::connect(&url).await.unwrap();
+    assert_agree(&db, &project.id, base, &mut rng).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn sends_deliveries_and_hits_keep_the_rollup_exact() {
+    let relay = sink().await;
+    let app = spawn_with(Opts {
+        smtp: Some(relay.port()),
+        ..Default::default()
+    })
+    .await;
+    let body = r#"<html><body><a href="https://example.com/">Go</a></body></html>"#;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.extend(
+            app.send(&json!({ "to": format!("r{i}@example.com"), "subject": "S", "body": body }))
+                .await,
+        );
+    }
+    let mut htmls = Vec::new();
+    for id in &ids {
+        htmls.push(
+            app.wait_status(id, "SENT").await["html"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    hit(&app, &tracking_urls(&app, &htmls[0], "/o/")[0], BROWSER).await;
+    hit(&app, &tracking_urls(&app, &htmls[0], "/c/")[0], BROWSER).await;
+    hit(
+        &app,
+        &tracking_urls(&app, &htmls[1], "/o/")[0],
+        "Mozilla/5.0",
+    )
+    .await;
+    hit(
+        &app,
+        &tracking_urls(&app, &htmls[2], "/c/")[0],
+        "Mozilla/5.0 (compatible; Mimecast)",
+    )
+    .await;
+    let stats = app.get_json("/v1/stats").await["data"].clone();
+    assert_eq!(
+        (
+            stats["sent"].clone(),
+            stats["uniqueOpens"].clone(),
+            stats["humanOpens"].clone(),
+            stats["machineOpens"].clone(),
+            stats["machineClicks"].clone()
+        ),
+        (json!(6), json!(1), json!(1), json!(1), json!(1))
+    );
+    let db = Db::connect(&app.db_url).await.unwrap();
+    let project = projects::list(&db).await.unwrap().remove(0);
+    let now = beacon::store::now_ms();
+    let mut rng = Lcg(3);
+    for _ in 0..20 {
+        let from = now - 2 * HOUR + rng.next(2 * HOUR);
+        let scope = Scope {
+            project_id: &project.id,
+            from,
+            to: now + HOUR,
+            campaign_id: None,
+        };
+        assert_eq!(
+            stats::totals(&db, &scope).await.unwrap(),
+            stats::scan(&db, &scope, from, now + HOUR).await.unwrap()
+        );
+    }
+    db.close().await;
+    app.stop().await;
+}
