@@ -106,7 +106,7 @@ async fn measure(url: &str, budget: Duration) -> anyhow::Result<()> {
         .build()?;
     let p = format!("/p/{PROJECT}");
     let pages = [
-        ("home", format!("{p}")),
+        ("home", p.clone()),
         ("contacts", format!("{p}/contacts")),
         (
             "contacts: a later page",

@@ -169,10 +169,9 @@ async fn body(req: Request, state: &AppState) -> Result<Bytes, Response> {
     })
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
-    serde_urlencoded::from_bytes(bytes).map_err(|e| {
-        PageError::BadRequest(format!("the form is not what this page sends: {e}")).into_response()
-    })
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, PageError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| PageError::BadRequest(format!("the form is not what this page sends: {e}")))
 }
 
 fn csrf_field(bytes: &[u8]) -> String {
@@ -205,7 +204,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Form<T> {
         if !same_token(&csrf_field(&bytes), viewer.csrf()) {
             return Err(stale_form());
         }
-        Ok(Form(parse(&bytes)?))
+        Ok(Form(parse(&bytes).map_err(IntoResponse::into_response)?))
     }
 }
 
@@ -221,7 +220,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for PublicForm<T> {
         if cookie.is_empty() || !same_token(&csrf_field(&bytes), &cookie) {
             return Err(stale_form());
         }
-        Ok(PublicForm(parse(&bytes)?))
+        Ok(PublicForm(
+            parse(&bytes).map_err(IntoResponse::into_response)?,
+        ))
     }
 }
 
