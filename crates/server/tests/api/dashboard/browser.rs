@@ -167,6 +167,32 @@ impl Chrome {
         self.css(css).await.click().await.unwrap();
     }
 
+    /// Clicks something that loads a new page, and waits until that page has loaded: the old
+    /// document is marked first, so an element of the page being left is never mistaken for
+    /// one of the next.
+    async fn go_by(&self, css: &str) {
+        let el = self.css(css).await;
+        self.leave(el).await;
+    }
+
+    async fn leave(&self, el: fantoccini::elements::Element) {
+        let mark = "document.documentElement.setAttribute('data-left', '1')";
+        self.client.execute(mark, vec![]).await.unwrap();
+        el.click().await.unwrap();
+        let loaded = "return document.readyState === 'complete' \
+                      && !document.documentElement.hasAttribute('data-left')";
+        for _ in 0..200 {
+            if self.client.execute(loaded, vec![]).await.ok() == Some(Value::Bool(true)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no new page after the click, on {:?}",
+            self.client.current_url().await.ok()
+        );
+    }
+
     async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_string()
     }
@@ -193,7 +219,7 @@ impl Chrome {
         self.fill("#email", OWNER).await;
         self.fill("#password", PASSWORD).await;
         self.fill("#confirm", PASSWORD).await;
-        self.click("button[type=submit]").await;
+        self.go_by("button[type=submit]").await;
         self.css(".stat").await;
     }
 
@@ -213,7 +239,7 @@ async fn first_run_sign_in_and_a_tracking_mode_the_next_send_follows() {
     b.fill("#email", OWNER).await;
     b.fill("#password", PASSWORD).await;
     b.fill("#confirm", "not the same password").await;
-    b.click("button[type=submit]").await;
+    b.go_by("button[type=submit]").await;
     assert!(b.text("#confirm-error").await.contains("differ"));
     assert_eq!(
         b.css("#email")
@@ -227,14 +253,14 @@ async fn first_run_sign_in_and_a_tracking_mode_the_next_send_follows() {
     );
     b.fill("#password", PASSWORD).await;
     b.fill("#confirm", PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.go_by("button[type=submit]").await;
     assert_eq!(b.text("h1").await, "Default project");
     let home = b.path().await;
     // Settings → Tracking: Disabled, saved; the next send is untracked.
-    b.click("nav a[href$='/settings']").await;
+    b.go_by("nav a[href$='/settings']").await;
     b.shot("settings-tracking").await;
     b.click("#mode-DISABLED").await;
-    b.click("main form button[type=submit]").await;
+    b.go_by("main form button[type=submit]").await;
     assert!(
         b.text("p.notice")
             .await
@@ -244,18 +270,18 @@ async fn first_run_sign_in_and_a_tracking_mode_the_next_send_follows() {
     let id = r["data"]["emails"][0]["email"].as_str().unwrap();
     assert_eq!(app.email(id).await["tracked"], false);
     // Sign out, a wrong password, then the right one.
-    b.click("header form button").await;
+    b.go_by("header form button").await;
     assert_eq!(b.path().await, "/login");
     b.fill("#email", OWNER).await;
     b.fill("#password", "wrong password!").await;
-    b.click("button[type=submit]").await;
+    b.go_by("button[type=submit]").await;
     assert!(
         b.text("#form-error")
             .await
             .contains("wrong email address or password")
     );
     b.fill("#password", PASSWORD).await;
-    b.click("button[type=submit]").await;
+    b.go_by("button[type=submit]").await;
     b.css(".stat").await;
     assert_eq!(b.path().await, home);
     b.close().await;
@@ -268,8 +294,8 @@ async fn keys_regenerated_in_the_browser_are_refused_by_the_api() {
     let Some(b) = chrome().await else { return };
     let app = spawn_app().await;
     b.set_up(&app).await;
-    b.click("nav a[href$='/settings']").await;
-    b.click(".subnav a[href$='/settings/keys']").await;
+    b.go_by("nav a[href$='/settings']").await;
+    b.go_by(".subnav a[href$='/settings/keys']").await;
     assert!(
         !b.css("#secret-key").await.is_displayed().await.unwrap(),
         "masked until revealed"
@@ -278,7 +304,7 @@ async fn keys_regenerated_in_the_browser_are_refused_by_the_api() {
     assert_eq!(b.text("#secret-key").await, app.secret_key);
     b.shot("settings-keys").await;
     b.click("#confirm").await;
-    b.click("form button.danger").await;
+    b.go_by("form button.danger").await;
     assert!(b.text("p.notice").await.contains("no longer work"));
     b.click("#secret summary").await;
     let new_key = b.text("#secret-key").await;
@@ -369,15 +395,14 @@ async fn a_real_open_and_click_appear_on_the_timeline_and_the_preview_records_no
     // Their contact page tells the story.
     b.go(&app.base).await;
     b.shot("home").await;
-    b.click("nav a[href$='/contacts']").await;
+    b.go_by("nav a[href$='/contacts']").await;
     b.shot("contacts").await;
-    b.client
+    let ada = b
+        .client
         .find(Locator::LinkText("ada@example.com"))
         .await
-        .unwrap()
-        .click()
-        .await
         .unwrap();
+    b.leave(ada).await;
     let timeline = b.text(".timeline").await;
     assert!(
         timeline.contains("Clicked") && timeline.contains("Opened") && timeline.contains("Sent"),
@@ -394,17 +419,17 @@ async fn a_real_open_and_click_appear_on_the_timeline_and_the_preview_records_no
         assert_eq!(v.text().await.unwrap(), "person");
     }
     b.shot("contact").await;
-    b.click(".timeline li[data-event='email.click'] a[href*='/emails/']")
+    b.go_by(".timeline li[data-event='email.click'] a[href*='/emails/']")
         .await;
     b.css("iframe.preview").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     b.shot("email").await;
     // Grace's email, opened in the dashboard with its preview, records nothing.
-    b.click("nav a[href$='/contacts']").await;
+    b.go_by("nav a[href$='/contacts']").await;
     let grace = b.css("tr[data-contact] a").await;
     assert_eq!(grace.text().await.unwrap(), "grace@example.com");
-    grace.click().await.unwrap();
-    b.click(".timeline li[data-event='email.sent'] a[href*='/emails/']")
+    b.leave(grace).await;
+    b.go_by(".timeline li[data-event='email.sent'] a[href*='/emails/']")
         .await;
     b.css("iframe.preview").await.enter_frame().await.unwrap();
     let link = b.css("a").await;
