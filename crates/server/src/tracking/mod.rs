@@ -3,6 +3,7 @@
 
 mod apply;
 mod bursts;
+mod destinations;
 mod endpoints;
 mod fold;
 mod hits;
@@ -35,6 +36,7 @@ pub struct Tracking {
     pub ingest: ingest::Ingest,
     bursts: bursts::Bursts,
     sent: sent::SentTimes,
+    destinations: destinations::Destinations,
 }
 
 impl Tracking {
@@ -65,6 +67,7 @@ impl Tracking {
                 ingest,
                 bursts: bursts::Bursts::default(),
                 sent: sent::SentTimes::default(),
+                destinations: destinations::Destinations::default(),
             },
             writer,
         ))
