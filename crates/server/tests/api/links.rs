@@ -4,6 +4,7 @@
 //! HTML decode, trimmed, parsed and serialised as the WHATWG URL Standard does — with a short
 //! tracked `href`; links Beacon leaves alone must arrive byte for byte as written.
 
+mod settings;
 mod support;
 
 use std::collections::BTreeSet;
