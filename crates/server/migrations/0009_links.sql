@@ -1,10 +1,11 @@
 -- Link fidelity (issue 14).
 --
--- Tracked destinations too long to seal into a click token, stored once each: the id is the
--- first 128 bits of SHA-256 over the URL and tag (hex), so every email, recipient and campaign
--- carrying the same destination shares one row, and the sealed token names the row. Rows are
--- never deleted, and reference no project or campaign: a link keeps redirecting after its
--- campaign, template or project settings are gone, on any node.
+-- The starts of tracked destinations too long to seal into a click token (the token carries
+-- the rest), stored once each: the id is the first 128 bits of SHA-256 over the start and the
+-- link's tag (hex), so every email, recipient and campaign carrying the same start shares one
+-- row, and the sealed token names the row. Rows are never deleted, and reference no project or
+-- campaign: a link keeps redirecting after its campaign, template or project settings are gone,
+-- on any node.
 CREATE TABLE link_destinations (
     id         TEXT   PRIMARY KEY,
     url        TEXT   NOT NULL,

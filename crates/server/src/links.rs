@@ -38,12 +38,15 @@ impl LinkSettings {
     /// The project's stored settings. Values are checked when written; one that no longer
     /// parses (edited by hand) counts as no parameters, and is logged.
     pub fn of(project: &Project) -> Self {
-        let utm = project.utm.as_deref().map_or_else(UtmSet::default, |stored| {
-            stored_set(stored).unwrap_or_else(|e| {
-                tracing::warn!(project = %project.id, error = %e, "stored utm ignored");
-                UtmSet::default()
-            })
-        });
+        let utm = project
+            .utm
+            .as_deref()
+            .map_or_else(UtmSet::default, |stored| {
+                stored_set(stored).unwrap_or_else(|e| {
+                    tracing::warn!(project = %project.id, error = %e, "stored utm ignored");
+                    UtmSet::default()
+                })
+            });
         Self {
             utm,
             track_text: project.track_text_links != 0,
@@ -55,7 +58,11 @@ impl LinkSettings {
     ///
     /// # Errors
     /// A 422 naming the field (`utm`, or `utm.<name>` for a bad parameter).
-    pub fn change(&mut self, utm: Option<&Value>, track_text: Option<bool>) -> Result<(), ApiError> {
+    pub fn change(
+        &mut self,
+        utm: Option<&Value>,
+        track_text: Option<bool>,
+    ) -> Result<(), ApiError> {
         if let Some(value) = utm {
             self.utm = parse_set("utm", value)?;
         }
@@ -119,7 +126,12 @@ pub fn parse_campaign_changes(value: &Value) -> Result<Option<String>, ApiError>
         match v {
             Value::String(s) => set.push((name.clone(), s.clone())),
             Value::Null => set.push((name.clone(), "-".into())), // checked as a name only
-            _ => return Err(ApiError::invalid(&format!("utm.{name}"), "give a string, or null to drop it")),
+            _ => {
+                return Err(ApiError::invalid(
+                    &format!("utm.{name}"),
+                    "give a string, or null to drop it",
+                ));
+            }
         }
     }
     UtmSet::new(set).map_err(|e| utm_error("utm", e))?;
@@ -145,7 +157,11 @@ fn apply_changes(project: &UtmSet, changes: &str) -> UtmSet {
         .filter(|(name, _)| !changes.keys().any(|k| k.eq_ignore_ascii_case(name)))
         .cloned()
         .collect();
-    params.extend(changes.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))));
+    params.extend(
+        changes
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))),
+    );
     params.sort();
     // Each part was checked when stored; the union of two valid sets can only be too long.
     UtmSet::new(params).unwrap_or_else(|_| project.clone())
@@ -160,7 +176,10 @@ fn parse_set(field: &str, value: &Value) -> Result<UtmSet, ApiError> {
     let mut pairs = Vec::with_capacity(map.len());
     for (name, v) in map {
         let Value::String(s) = v else {
-            return Err(ApiError::invalid(&format!("{field}.{name}"), "give a string value"));
+            return Err(ApiError::invalid(
+                &format!("{field}.{name}"),
+                "give a string value",
+            ));
         };
         pairs.push((name.clone(), s.clone()));
     }
@@ -168,7 +187,8 @@ fn parse_set(field: &str, value: &Value) -> Result<UtmSet, ApiError> {
 }
 
 fn stored_set(stored: &str) -> Result<UtmSet, ApiError> {
-    let value: Value = serde_json::from_str(stored).map_err(|e| ApiError::invalid("utm", e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(stored).map_err(|e| ApiError::invalid("utm", e.to_string()))?;
     parse_set("utm", &value)
 }
 
@@ -232,14 +252,20 @@ mod tests {
     #[test]
     fn bad_input_names_the_parameter() {
         let mut s = LinkSettings::default();
-        let e = s.change(Some(&json!({ "utm_source": 3 })), None).unwrap_err();
+        let e = s
+            .change(Some(&json!({ "utm_source": 3 })), None)
+            .unwrap_err();
         assert!(format!("{e:?}").contains("utm.utm_source"), "{e:?}");
         assert!(s.change(Some(&json!("x")), None).is_err());
         assert!(s.change(Some(&json!({ "a b": "x" })), None).is_err());
         assert!(parse_campaign_changes(&json!({ "utm_source": 1 })).is_err());
         assert_eq!(parse_campaign_changes(&Value::Null).unwrap(), None);
-        s.change(Some(&json!({ "utm_source": "b" })), Some(true)).unwrap();
-        assert_eq!(s.view(), json!({ "utm": { "utm_source": "b" }, "trackTextLinks": true }));
+        s.change(Some(&json!({ "utm_source": "b" })), Some(true))
+            .unwrap();
+        assert_eq!(
+            s.view(),
+            json!({ "utm": { "utm_source": "b" }, "trackTextLinks": true })
+        );
         s.change(Some(&json!({})), None).unwrap();
         assert_eq!(s.stored_utm(), None);
     }

@@ -61,8 +61,8 @@ pub fn resolve(
 ) -> Result<Redirect, RedirectError> {
     let (url, tag) = match click.target {
         Target::Inline { url, tag } => (url, tag),
-        Target::Stored(id) => match stored {
-            Some(row) if row.id == id => (row.url.clone(), row.tag.clone()),
+        Target::Stored { id, suffix } => match stored {
+            Some(row) if row.id == id => (format!("{}{suffix}", row.url), row.tag.clone()),
             _ => return Err(RedirectError::UnknownDestination),
         },
     };
@@ -90,7 +90,7 @@ pub fn follow(
 ) -> Result<Redirect, RedirectError> {
     let click = keyring.open_click(token)?;
     let row = match &click.target {
-        Target::Stored(id) => lookup(id),
+        Target::Stored { id, .. } => lookup(id),
         Target::Inline { .. } => None,
     };
     resolve(click, row.as_ref())

@@ -88,12 +88,22 @@ proptest! {
 fn a_missing_stored_row_never_redirects() {
     let config = RewriteConfig::builder(BASE).build().unwrap();
     let long = format!("https://x.com/{}", "y".repeat(500));
-    let out = rewrite_html(&format!("<a href=\"{long}\">x</a>"), &config, &ring(), EMAIL);
+    let out = rewrite_html(
+        &format!("<a href=\"{long}\">x</a>"),
+        &config,
+        &ring(),
+        EMAIL,
+    );
     let start = out.html.find("/c/").unwrap() + 3;
     let token = &out.html[start..start + out.html[start..].find('"').unwrap()];
     assert!(follow(&ring(), token, |_| None).is_err());
     let mut wrong = out.stored[0].clone();
     wrong.id.0[0] ^= 1;
     assert!(follow(&ring(), token, |_| Some(wrong)).is_err());
-    assert_eq!(follow(&ring(), token, |_| out.stored.first().cloned()).unwrap().url, long);
+    assert_eq!(
+        follow(&ring(), token, |_| out.stored.first().cloned())
+            .unwrap()
+            .url,
+        long
+    );
 }

@@ -23,7 +23,10 @@ fn click_strategy() -> impl Strategy<Value = ClickToken> {
             Some(id) => ClickToken {
                 email_id,
                 link_index,
-                target: Target::Stored(DestinationId(id)),
+                target: Target::Stored {
+                    id: DestinationId(id),
+                    suffix: url,
+                },
             },
         })
 }
@@ -69,7 +72,7 @@ proptest! {
     ) {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        for token in [ring().seal_open(id), ring().seal_click(&ClickToken::inline(id, 1, url.clone(), None)), ring().seal_click_stored(id, 1, DestinationId([7; 16]))] {
+        for token in [ring().seal_open(id), ring().seal_click(&ClickToken::inline(id, 1, url.clone(), None)), ring().seal_click_stored(id, 1, DestinationId([7; 16]), &url)] {
             let mut bytes = b64.decode(&token).unwrap();
             let i = pos.index(bytes.len());
             bytes[i] ^= flip;
@@ -176,7 +179,10 @@ fn legacy_tokens_open_normalised() {
     let open = |url: &str| ring().open_click(&legacy(url)).unwrap();
     assert_eq!(
         open("https://Bücher.de/a b?c=ü#d").target,
-        Target::Inline { url: "https://xn--bcher-kva.de/a%20b?c=%C3%BC#d".into(), tag: None }
+        Target::Inline {
+            url: "https://xn--bcher-kva.de/a%20b?c=%C3%BC#d".into(),
+            tag: None
+        }
     );
     assert_eq!(open("https://a b/").target.url(), Some("https://a b/"));
     assert_eq!(open("https://x.com/").link_index, 4);

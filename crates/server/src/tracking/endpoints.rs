@@ -89,7 +89,7 @@ pub async fn click(
         return not_found();
     };
     let stored = match &click.target {
-        Target::Stored(id) => match state.tracking.destinations.get(&state.db, *id).await {
+        Target::Stored { id, .. } => match state.tracking.destinations.get(&state.db, *id).await {
             Ok(row) => row,
             Err(e) => {
                 tracing::error!(error = %e, "reading a stored link destination failed");

@@ -20,63 +20,267 @@ fn table(base: &str) -> Vec<(&'static str, String, Option<String>)> {
     let long_x = "x".repeat(3000);
     let long_y = "y".repeat(2500);
     let rows: Vec<(&str, String, Option<String>)> = vec![
-        ("plain", r#"href="https://example.com/a""#.into(), Some("https://example.com/a".into())),
-        ("amp", r#"href="https://example.com/?a=1&amp;b=2""#.into(), Some("https://example.com/?a=1&b=2".into())),
-        ("wordpress-038", r#"href="https://example.com/?a=1&#038;b=2""#.into(), Some("https://example.com/?a=1&b=2".into())),
-        ("numeric-38", r#"href="https://example.com/?a=1&#38;b=2""#.into(), Some("https://example.com/?a=1&b=2".into())),
-        ("hex-26", r#"href="https://example.com/?a=1&#x26;b=2""#.into(), Some("https://example.com/?a=1&b=2".into())),
-        ("space-path", r#"href="https://example.com/my file.pdf""#.into(), Some("https://example.com/my%20file.pdf".into())),
-        ("space-query", r#"href="https://example.com/search?q=red shoes""#.into(), Some("https://example.com/search?q=red%20shoes".into())),
-        ("escaped-space-kept", r#"href="https://example.com/my%20file.pdf""#.into(), Some("https://example.com/my%20file.pdf".into())),
-        ("2F-kept", r#"href="https://example.com/a%2Fb?next=%2Fhome""#.into(), Some("https://example.com/a%2Fb?next=%2Fhome".into())),
-        ("26-kept", r#"href="https://example.com/?q=tom%26jerry&amp;x=1""#.into(), Some("https://example.com/?q=tom%26jerry&x=1".into())),
-        ("lowercase-escape-kept", r#"href="https://example.com/%c3%a9""#.into(), Some("https://example.com/%c3%a9".into())),
-        ("stray-percent", r#"href="https://example.com/?discount=100%""#.into(), Some("https://example.com/?discount=100%".into())),
-        ("non-ascii-path", r#"href="https://example.com/café""#.into(), Some("https://example.com/caf%C3%A9".into())),
-        ("non-ascii-query", r#"href="https://example.com/?city=Zürich""#.into(), Some("https://example.com/?city=Z%C3%BCrich".into())),
-        ("non-ascii-fragment", r#"href="https://example.com/#été""#.into(), Some("https://example.com/#%C3%A9t%C3%A9".into())),
-        ("emoji", r#"href="https://example.com/🎉?e=😀""#.into(), Some("https://example.com/%F0%9F%8E%89?e=%F0%9F%98%80".into())),
-        ("idn-host", r#"href="https://bücher.de/""#.into(), Some("https://xn--bcher-kva.de/".into())),
-        ("idn-host-and-path", r#"href="https://例え.jp/パス""#.into(), Some("https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9".into())),
-        ("mixed-escapes", r#"href="https://example.com/ä%C3%A4""#.into(), Some("https://example.com/%C3%A4%C3%A4".into())),
-        ("upper-case", r#"href="HTTPS://WWW.Example.COM/Path""#.into(), Some("https://www.example.com/Path".into())),
-        ("default-port", r#"href="https://example.com:443/x""#.into(), Some("https://example.com/x".into())),
-        ("other-port", r#"href="http://example.com:8080/x""#.into(), Some("http://example.com:8080/x".into())),
-        ("ip-host", r#"href="http://192.168.0.1/x""#.into(), Some("http://192.168.0.1/x".into())),
-        ("whitespace-around", "href=\"  https://example.com/ws \n\"".into(), Some("https://example.com/ws".into())),
-        ("newline-inside", "href=\"https://exam\nple.com/line\tbreak\"".into(), Some("https://example.com/linebreak".into())),
-        ("protocol-relative", r#"href="//cdn.example.com/file.png""#.into(), Some("https://cdn.example.com/file.png".into())),
-        ("dot-segments", r#"href="https://example.com/a/./b/../c""#.into(), Some("https://example.com/a/c".into())),
-        ("backslashes", r#"href="https://example.com\path\x""#.into(), Some("https://example.com/path/x".into())),
-        ("nested-encoded", r#"href="https://example.com/r?url=https%3A%2F%2Fo.com%2F%3Fa%3D1%26b%3D2""#.into(), Some("https://example.com/r?url=https%3A%2F%2Fo.com%2F%3Fa%3D1%26b%3D2".into())),
-        ("nested-raw", r#"href="https://example.com/r?url=https://o.com/?a=1&amp;b=2""#.into(), Some("https://example.com/r?url=https://o.com/?a=1&b=2".into())),
-        ("nested-fragments", r#"href="https://example.com/r?to=https://o.com/#x#y""#.into(), Some("https://example.com/r?to=https://o.com/#x#y".into())),
-        ("apostrophe-path", r#"href="https://example.com/it's-here""#.into(), Some("https://example.com/it's-here".into())),
-        ("apostrophe-query", r#"href="https://example.com/?name=O'Brien""#.into(), Some("https://example.com/?name=O%27Brien".into())),
-        ("apostrophe-entity", "href='https://example.com/?q=it&#39;s'".into(), Some("https://example.com/?q=it%27s".into())),
-        ("quotes-entity", r#"href="https://example.com/?q=&quot;hi&quot;""#.into(), Some("https://example.com/?q=%22hi%22".into())),
-        ("angle-brackets", r#"href="https://example.com/?q=&lt;b&gt;""#.into(), Some("https://example.com/?q=%3Cb%3E".into())),
-        ("braces-pipe", r#"href="https://example.com/?q={a}|b""#.into(), Some("https://example.com/?q={a}|b".into())),
-        ("backtick-fragment", r#"href="https://example.com/#a`b""#.into(), Some("https://example.com/#a%60b".into())),
-        ("plus-kept", r#"href="https://example.com/?q=a+b""#.into(), Some("https://example.com/?q=a+b".into())),
-        ("empty-query-fragment", r#"href="https://example.com/?#""#.into(), Some("https://example.com/?#".into())),
-        ("unquoted", "href=https://example.com/unquoted?a=1".into(), Some("https://example.com/unquoted?a=1".into())),
-        ("merge-tag-query", r#"href="https://example.com/?u={{id}}""#.into(), Some("https://example.com/?u=42%20x&y".into())),
-        ("merge-tag-whole", r#"href="{{link}}""#.into(), Some("https://example.com/from-data?a=1&b=%C3%A9".into())),
-        ("merge-tag-fallback", r#"href="https://example.com/{{missing ?? home}}""#.into(), Some("https://example.com/home".into())),
-        ("merge-tag-host", r#"href="https://{{sub}}.example.com/""#.into(), Some("https://news.example.com/".into())),
-        ("tagged", r#"href="https://example.com/tagged ü" data-beacon-tag="hero""#.into(), Some("https://example.com/tagged%20%C3%BC".into())),
-        ("long", format!(r#"href="https://example.com/long?data={long_x}""#), Some(format!("https://example.com/long?data={long_x}"))),
-        ("long-non-ascii", format!(r#"href="https://example.com/ü/{long_y}#é""#), Some(format!("https://example.com/%C3%BC/{long_y}#%C3%A9"))),
+        (
+            "plain",
+            r#"href="https://example.com/a""#.into(),
+            Some("https://example.com/a".into()),
+        ),
+        (
+            "amp",
+            r#"href="https://example.com/?a=1&amp;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "wordpress-038",
+            r#"href="https://example.com/?a=1&#038;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "numeric-38",
+            r#"href="https://example.com/?a=1&#38;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "hex-26",
+            r#"href="https://example.com/?a=1&#x26;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "space-path",
+            r#"href="https://example.com/my file.pdf""#.into(),
+            Some("https://example.com/my%20file.pdf".into()),
+        ),
+        (
+            "space-query",
+            r#"href="https://example.com/search?q=red shoes""#.into(),
+            Some("https://example.com/search?q=red%20shoes".into()),
+        ),
+        (
+            "escaped-space-kept",
+            r#"href="https://example.com/my%20file.pdf""#.into(),
+            Some("https://example.com/my%20file.pdf".into()),
+        ),
+        (
+            "2F-kept",
+            r#"href="https://example.com/a%2Fb?next=%2Fhome""#.into(),
+            Some("https://example.com/a%2Fb?next=%2Fhome".into()),
+        ),
+        (
+            "26-kept",
+            r#"href="https://example.com/?q=tom%26jerry&amp;x=1""#.into(),
+            Some("https://example.com/?q=tom%26jerry&x=1".into()),
+        ),
+        (
+            "lowercase-escape-kept",
+            r#"href="https://example.com/%c3%a9""#.into(),
+            Some("https://example.com/%c3%a9".into()),
+        ),
+        (
+            "stray-percent",
+            r#"href="https://example.com/?discount=100%""#.into(),
+            Some("https://example.com/?discount=100%".into()),
+        ),
+        (
+            "non-ascii-path",
+            r#"href="https://example.com/café""#.into(),
+            Some("https://example.com/caf%C3%A9".into()),
+        ),
+        (
+            "non-ascii-query",
+            r#"href="https://example.com/?city=Zürich""#.into(),
+            Some("https://example.com/?city=Z%C3%BCrich".into()),
+        ),
+        (
+            "non-ascii-fragment",
+            r#"href="https://example.com/#été""#.into(),
+            Some("https://example.com/#%C3%A9t%C3%A9".into()),
+        ),
+        (
+            "emoji",
+            r#"href="https://example.com/🎉?e=😀""#.into(),
+            Some("https://example.com/%F0%9F%8E%89?e=%F0%9F%98%80".into()),
+        ),
+        (
+            "idn-host",
+            r#"href="https://bücher.de/""#.into(),
+            Some("https://xn--bcher-kva.de/".into()),
+        ),
+        (
+            "idn-host-and-path",
+            r#"href="https://例え.jp/パス""#.into(),
+            Some("https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9".into()),
+        ),
+        (
+            "mixed-escapes",
+            r#"href="https://example.com/ä%C3%A4""#.into(),
+            Some("https://example.com/%C3%A4%C3%A4".into()),
+        ),
+        (
+            "upper-case",
+            r#"href="HTTPS://WWW.Example.COM/Path""#.into(),
+            Some("https://www.example.com/Path".into()),
+        ),
+        (
+            "default-port",
+            r#"href="https://example.com:443/x""#.into(),
+            Some("https://example.com/x".into()),
+        ),
+        (
+            "other-port",
+            r#"href="http://example.com:8080/x""#.into(),
+            Some("http://example.com:8080/x".into()),
+        ),
+        (
+            "ip-host",
+            r#"href="http://192.168.0.1/x""#.into(),
+            Some("http://192.168.0.1/x".into()),
+        ),
+        (
+            "whitespace-around",
+            "href=\"  https://example.com/ws \n\"".into(),
+            Some("https://example.com/ws".into()),
+        ),
+        (
+            "newline-inside",
+            "href=\"https://exam\nple.com/line\tbreak\"".into(),
+            Some("https://example.com/linebreak".into()),
+        ),
+        (
+            "protocol-relative",
+            r#"href="//cdn.example.com/file.png""#.into(),
+            Some("https://cdn.example.com/file.png".into()),
+        ),
+        (
+            "dot-segments",
+            r#"href="https://example.com/a/./b/../c""#.into(),
+            Some("https://example.com/a/c".into()),
+        ),
+        (
+            "backslashes",
+            r#"href="https://example.com\path\x""#.into(),
+            Some("https://example.com/path/x".into()),
+        ),
+        (
+            "nested-encoded",
+            r#"href="https://example.com/r?url=https%3A%2F%2Fo.com%2F%3Fa%3D1%26b%3D2""#.into(),
+            Some("https://example.com/r?url=https%3A%2F%2Fo.com%2F%3Fa%3D1%26b%3D2".into()),
+        ),
+        (
+            "nested-raw",
+            r#"href="https://example.com/r?url=https://o.com/?a=1&amp;b=2""#.into(),
+            Some("https://example.com/r?url=https://o.com/?a=1&b=2".into()),
+        ),
+        (
+            "nested-fragments",
+            r#"href="https://example.com/r?to=https://o.com/#x#y""#.into(),
+            Some("https://example.com/r?to=https://o.com/#x#y".into()),
+        ),
+        (
+            "apostrophe-path",
+            r#"href="https://example.com/it's-here""#.into(),
+            Some("https://example.com/it's-here".into()),
+        ),
+        (
+            "apostrophe-query",
+            r#"href="https://example.com/?name=O'Brien""#.into(),
+            Some("https://example.com/?name=O%27Brien".into()),
+        ),
+        (
+            "apostrophe-entity",
+            "href='https://example.com/?q=it&#39;s'".into(),
+            Some("https://example.com/?q=it%27s".into()),
+        ),
+        (
+            "quotes-entity",
+            r#"href="https://example.com/?q=&quot;hi&quot;""#.into(),
+            Some("https://example.com/?q=%22hi%22".into()),
+        ),
+        (
+            "angle-brackets",
+            r#"href="https://example.com/?q=&lt;b&gt;""#.into(),
+            Some("https://example.com/?q=%3Cb%3E".into()),
+        ),
+        (
+            "braces-pipe",
+            r#"href="https://example.com/?q={a}|b""#.into(),
+            Some("https://example.com/?q={a}|b".into()),
+        ),
+        (
+            "backtick-fragment",
+            r#"href="https://example.com/#a`b""#.into(),
+            Some("https://example.com/#a%60b".into()),
+        ),
+        (
+            "plus-kept",
+            r#"href="https://example.com/?q=a+b""#.into(),
+            Some("https://example.com/?q=a+b".into()),
+        ),
+        (
+            "empty-query-fragment",
+            r#"href="https://example.com/?#""#.into(),
+            Some("https://example.com/?#".into()),
+        ),
+        (
+            "unquoted",
+            "href=https://example.com/unquoted?a=1".into(),
+            Some("https://example.com/unquoted?a=1".into()),
+        ),
+        (
+            "merge-tag-query",
+            r#"href="https://example.com/?u={{id}}""#.into(),
+            Some("https://example.com/?u=42%20x&y".into()),
+        ),
+        (
+            "merge-tag-whole",
+            r#"href="{{link}}""#.into(),
+            Some("https://example.com/from-data?a=1&b=%C3%A9".into()),
+        ),
+        (
+            "merge-tag-fallback",
+            r#"href="https://example.com/{{missing ?? home}}""#.into(),
+            Some("https://example.com/home".into()),
+        ),
+        (
+            "merge-tag-host",
+            r#"href="https://{{sub}}.example.com/""#.into(),
+            Some("https://news.example.com/".into()),
+        ),
+        (
+            "tagged",
+            r#"href="https://example.com/tagged ü" data-beacon-tag="hero""#.into(),
+            Some("https://example.com/tagged%20%C3%BC".into()),
+        ),
+        (
+            "long",
+            format!(r#"href="https://example.com/long?data={long_x}""#),
+            Some(format!("https://example.com/long?data={long_x}")),
+        ),
+        (
+            "long-non-ascii",
+            format!(r#"href="https://example.com/ü/{long_y}#é""#),
+            Some(format!("https://example.com/%C3%BC/{long_y}#%C3%A9")),
+        ),
         // Left exactly as written.
         ("fragment", r##"href="#top""##.into(), None),
         ("relative", r#"href="/path?x=1""#.into(), None),
-        ("mailto", r#"href="mailto:hi@example.com?subject=Hi there""#.into(), None),
+        (
+            "mailto",
+            r#"href="mailto:hi@example.com?subject=Hi there""#.into(),
+            None,
+        ),
         ("tel", r#"href="tel:+1 555 0100""#.into(), None),
         ("not-a-url", r#"href="https://exa mple.com/""#.into(), None),
-        ("scheme-no-slashes", r#"href="https:example.com""#.into(), None),
+        (
+            "scheme-no-slashes",
+            r#"href="https:example.com""#.into(),
+            None,
+        ),
         ("triple-slash", r#"href="///example.com/x""#.into(), None),
-        ("unsubscribe", format!(r#"href="{base}/unsubscribe/abc""#), None),
+        (
+            "unsubscribe",
+            format!(r#"href="{base}/unsubscribe/abc""#),
+            None,
+        ),
         ("own-click-url", format!(r#"href="{base}/c/AAAA""#), None),
     ];
     rows
@@ -84,9 +288,21 @@ fn table(base: &str) -> Vec<(&'static str, String, Option<String>)> {
 
 /// Opted-out links: left as written, marker removed. (case, attributes, href as delivered)
 const OPTED_OUT: &[(&str, &str, &str)] = &[
-    ("notrack", r#"href="https://example.com/private ü" data-beacon-notrack"#, "https://example.com/private ü"),
-    ("sendgrid", r#"href="https://example.com/sg" clicktracking="off""#, "https://example.com/sg"),
-    ("ses", r#"href="https://example.com/ses" ses:no-track"#, "https://example.com/ses"),
+    (
+        "notrack",
+        r#"href="https://example.com/private ü" data-beacon-notrack"#,
+        "https://example.com/private ü",
+    ),
+    (
+        "sendgrid",
+        r#"href="https://example.com/sg" clicktracking="off""#,
+        "https://example.com/sg",
+    ),
+    (
+        "ses",
+        r#"href="https://example.com/ses" ses:no-track"#,
+        "https://example.com/ses",
+    ),
 ];
 
 #[tokio::test]
@@ -106,7 +322,8 @@ async fn every_link_spelling_redirects_where_the_untracked_link_leads() {
         "<a data-case=\"vml-twin\" href=\"https://example.com/btn é\">button</a>\n",
         "<map><area data-case=\"area\" href=\"https://example.com/área\"></map>\n</body></html>"
     ));
-    let data = json!({ "id": "42 x&y", "link": "https://example.com/from-data?a=1&b=é", "sub": "news" });
+    let data =
+        json!({ "id": "42 x&y", "link": "https://example.com/from-data?a=1&b=é", "sub": "news" });
     let (email, contact) = send_one(
         &app,
         json!({ "to": "links@example.com", "subject": "Links", "body": body, "data": data }),
@@ -115,11 +332,17 @@ async fn every_link_spelling_redirects_where_the_untracked_link_leads() {
     let (html, _) = delivered(&app, email["id"].as_str().unwrap()).await;
     // MIME ends lines with CRLF; otherwise the delivered part is the stored one.
     let html = html.replace("\r\n", "\n");
-    assert!(html == email["html"].as_str().unwrap(), "delivered = stored");
+    assert!(
+        html == email["html"].as_str().unwrap(),
+        "delivered = stored"
+    );
 
     let mut extra = vec![
         ("vml", Some("https://example.com/btn%20%C3%A9".to_string())),
-        ("vml-twin", Some("https://example.com/btn%20%C3%A9".to_string())),
+        (
+            "vml-twin",
+            Some("https://example.com/btn%20%C3%A9".to_string()),
+        ),
         ("area", Some("https://example.com/%C3%A1rea".to_string())),
     ];
     let mut cases: Vec<(&str, Option<String>)> =
@@ -133,15 +356,28 @@ async fn every_link_spelling_redirects_where_the_untracked_link_leads() {
             Some(want) => {
                 let prefix = format!("{}/c/", app.base);
                 assert!(href.starts_with(&prefix), "{case}: not tracked: {href}");
-                assert!(href.len() < 200, "{case}: href of {} characters", href.len());
-                let r = app.client.get(&href).header("user-agent", BROWSER).send().await.unwrap();
+                assert!(
+                    href.len() < 200,
+                    "{case}: href of {} characters",
+                    href.len()
+                );
+                let r = app
+                    .client
+                    .get(&href)
+                    .header("user-agent", BROWSER)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 302, "{case}");
                 assert_eq!(r.headers()["location"], want.as_str(), "{case}");
                 expected_links.insert(want.clone());
             }
             None => {
                 let (_, attrs, _) = rows.iter().find(|(c, _, _)| c == case).unwrap();
-                assert!(attrs.contains(&format!("\"{href}\"")), "{case}: changed to {href}");
+                assert!(
+                    attrs.contains(&format!("\"{href}\"")),
+                    "{case}: changed to {href}"
+                );
             }
         }
     }
@@ -161,7 +397,12 @@ async fn every_link_spelling_redirects_where_the_untracked_link_leads() {
         .map(|l| l["url"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(recorded, expected_links);
-    let tagged = stats.as_array().unwrap().iter().find(|l| l["tag"] == "hero").unwrap();
+    let tagged = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["tag"] == "hero")
+        .unwrap();
     assert_eq!(tagged["url"], "https://example.com/tagged%20%C3%BC");
     assert!(!app.events(&contact).await.is_empty());
     app.stop().await;
@@ -170,26 +411,49 @@ async fn every_link_spelling_redirects_where_the_untracked_link_leads() {
 #[tokio::test]
 async fn long_links_keep_redirecting_after_their_campaign_is_deleted_and_on_another_node() {
     let app = spawn_app().await;
-    let long = format!("https://example.com/report?ids={}", "1234567890,".repeat(300));
-    let body = format!("<p><a href=\"{long}\">Report</a> <a href=\"{long}\">Again</a></p>");
+    let long = format!(
+        "https://example.com/report?ids={}",
+        "1234567890,".repeat(300)
+    );
+    // The same long link twice, and once with the recipient's address at its end.
+    let body = format!(
+        "<p><a href=\"{long}\">Report</a> <a href=\"{long}\">Again</a> \
+         <a href=\"{long}&amp;for={{{{email}}}}\">Mine</a></p>"
+    );
     let r = app
-        .post("/v1/campaigns", &json!({ "name": "Long", "subject": "s", "body": body,
-            "from": "news@example.com", "audience": { "all": true } }))
+        .post(
+            "/v1/campaigns",
+            &json!({ "name": "Long", "subject": "s", "body": body,
+            "from": "news@example.com", "audience": { "all": true } }),
+        )
         .await;
-    let campaign = r.json::<serde_json::Value>().await.unwrap()["data"]["id"].as_str().unwrap().to_string();
+    let campaign = r.json::<serde_json::Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for to in ["l1@example.com", "l2@example.com", "l3@example.com"] {
-        app.post("/v1/contacts", &json!({ "email": to, "subscribed": true })).await;
+        app.post("/v1/contacts", &json!({ "email": to, "subscribed": true }))
+            .await;
     }
-    assert_eq!(app.post(&format!("/v1/campaigns/{campaign}/send"), &json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&format!("/v1/campaigns/{campaign}/send"), &json!({}))
+            .await
+            .status(),
+        200
+    );
     let mut hrefs = Vec::new();
+    // Queued is not yet delivered: wait for the three messages in the outbox.
+    let mut outbox = Vec::new();
     for _ in 0..200 {
-        let c = app.get_json(&format!("/v1/campaigns/{campaign}")).await;
-        if c["data"]["status"] == "SENT" {
+        outbox = app.get_json("/v1/outbox").await["data"]
+            .as_array()
+            .unwrap()
+            .clone();
+        if outbox.len() == 3 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let outbox = app.get_json("/v1/outbox").await["data"].as_array().unwrap().clone();
     assert_eq!(outbox.len(), 3);
     for m in &outbox {
         let (html, _) = delivered(&app, m["email"].as_str().unwrap()).await;
@@ -198,30 +462,56 @@ async fn long_links_keep_redirecting_after_their_campaign_is_deleted_and_on_anot
             .match_indices(&prefix)
             .map(|(at, _)| html[at..].split('"').next().unwrap().to_string())
             .collect();
-        assert_eq!(found.len(), 2);
+        assert_eq!(found.len(), 3);
         assert!(found.iter().all(|h| h.len() < 200), "{found:?}");
-        hrefs.extend(found);
+        let to = m["message"]
+            .as_str()
+            .unwrap()
+            .split("To: <")
+            .nth(1)
+            .unwrap();
+        let to = to.split('>').next().unwrap().to_string();
+        for (i, href) in found.into_iter().enumerate() {
+            let want = if i < 2 {
+                long.clone()
+            } else {
+                format!("{long}&for={to}")
+            };
+            hrefs.push((href, want));
+        }
     }
-    // One row for the destination, however many recipients and links carry it.
+    // One row, however many recipients and links carry the destination, personalised or not:
+    // the row holds the long start and each token the short rest.
     assert_eq!(support::stored_destinations(&app).await, 1);
 
     // The campaign is deleted; its links keep working, here and on a second node.
-    assert_eq!(app.delete(&format!("/v1/campaigns/{campaign}")).await.status(), 200);
+    assert_eq!(
+        app.delete(&format!("/v1/campaigns/{campaign}"))
+            .await
+            .status(),
+        200
+    );
     let second = crate::helpers::spawn_with(crate::helpers::Opts {
         db_url: Some(app.db_url.clone()),
         ..Default::default()
     })
     .await;
-    for href in &hrefs {
+    for (href, want) in &hrefs {
         for node in [&app.base, &second.base] {
             let url = href.replacen(&app.base, node, 1);
-            let r = app.client.get(&url).header("user-agent", BROWSER).send().await.unwrap();
+            let r = app
+                .client
+                .get(&url)
+                .header("user-agent", BROWSER)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 302, "{url}");
-            assert_eq!(r.headers()["location"], long.as_str());
+            assert_eq!(r.headers()["location"], want.as_str());
         }
     }
     // An altered token never redirects.
-    let mut forged = hrefs[0].clone();
+    let mut forged = hrefs[2].0.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
     let r = app.client.get(&forged).send().await.unwrap();

@@ -78,14 +78,31 @@ mod tests {
             ("https://x.com/a/../b/./c", Some("https://x.com/b/c")),
             ("https://x.com/%2F%26%zz%", Some("https://x.com/%2F%26%zz%")),
             ("https://x.com/\t\na b", Some("https://x.com/a%20b")),
-            ("https://x.com/it's?it's#it's", Some("https://x.com/it's?it%27s#it's")),
+            (
+                "https://x.com/it's?it's#it's",
+                Some("https://x.com/it's?it%27s#it's"),
+            ),
         ] {
             assert_eq!(destination(href).as_deref(), want, "{href:?}");
         }
         for no in [
-            "", "#top", "/path", "mailto:a@b", "tel:1", "sms:1", "javascript:x", "ftp://a",
-            "https://", "https:///x", "///x", "//", "http:x", "https:\\\\x", "https://a b/",
-            "https://x.com:99999/", "https://xn--a.com/",
+            "",
+            "#top",
+            "/path",
+            "mailto:a@b",
+            "tel:1",
+            "sms:1",
+            "javascript:x",
+            "ftp://a",
+            "https://",
+            "https:///x",
+            "///x",
+            "//",
+            "http:x",
+            "https:\\\\x",
+            "https://a b/",
+            "https://x.com:99999/",
+            "https://xn--a.com/",
         ] {
             assert_eq!(destination(no), None, "{no:?}");
         }

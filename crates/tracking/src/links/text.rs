@@ -25,8 +25,10 @@ pub fn find_urls(text: &str) -> Vec<Range<usize>> {
         .links(text)
         .filter(|link| {
             let s = link.as_str().as_bytes();
-            s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"http://"))
-                || s.get(..8).is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
+            s.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"http://"))
+                || s.get(..8)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
         })
         .map(|link| link.start()..link.end())
         .collect()
@@ -48,9 +50,18 @@ mod tests {
             urls("https://en.wikipedia.org/wiki/Rust_(language), ok"),
             ["https://en.wikipedia.org/wiki/Rust_(language)"]
         );
-        assert_eq!(urls("\"https://x.com/q?a=1&b=2\""), ["https://x.com/q?a=1&b=2"]);
-        assert_eq!(urls("[1]: https://x.com/p\n[2]: http://y.com/"), ["https://x.com/p", "http://y.com/"]);
-        assert_eq!(urls("mailto:a@b.com ftp://x.com/ https://ü.de/ö"), ["https://ü.de/ö"]);
+        assert_eq!(
+            urls("\"https://x.com/q?a=1&b=2\""),
+            ["https://x.com/q?a=1&b=2"]
+        );
+        assert_eq!(
+            urls("[1]: https://x.com/p\n[2]: http://y.com/"),
+            ["https://x.com/p", "http://y.com/"]
+        );
+        assert_eq!(
+            urls("mailto:a@b.com ftp://x.com/ https://ü.de/ö"),
+            ["https://ü.de/ö"]
+        );
         assert!(urls("no links here, nor http:// alone").is_empty());
     }
 }

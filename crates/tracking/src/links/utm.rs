@@ -150,7 +150,10 @@ mod tests {
             ("https://x.com/", format!("https://x.com/?{enc}")),
             ("https://x.com/?", format!("https://x.com/?{enc}")),
             ("https://x.com/?a=1&", format!("https://x.com/?a=1&{enc}")),
-            ("https://x.com/?a=1#f?g", format!("https://x.com/?a=1&{enc}#f?g")),
+            (
+                "https://x.com/?a=1#f?g",
+                format!("https://x.com/?a=1&{enc}#f?g"),
+            ),
             ("https://x.com/#", format!("https://x.com/?{enc}#")),
             (
                 "https://x.com/?UTM_Source=z",
@@ -163,15 +166,24 @@ mod tests {
         ] {
             assert_eq!(utm.apply(url), want, "{url}");
         }
-        assert_eq!(UtmSet::default().apply("https://x.com/#a"), "https://x.com/#a");
+        assert_eq!(
+            UtmSet::default().apply("https://x.com/#a"),
+            "https://x.com/#a"
+        );
     }
 
     #[test]
     fn refuses_bad_sets() {
         assert_eq!(UtmSet::new([("", "x")]), Err(UtmError::Name(String::new())));
-        assert_eq!(UtmSet::new([("a b", "x")]), Err(UtmError::Name("a b".into())));
+        assert_eq!(
+            UtmSet::new([("a b", "x")]),
+            Err(UtmError::Name("a b".into()))
+        );
         assert_eq!(UtmSet::new([("a", "")]), Err(UtmError::Value("a".into())));
-        assert_eq!(UtmSet::new([("a", "x\ny")]), Err(UtmError::Value("a".into())));
+        assert_eq!(
+            UtmSet::new([("a", "x\ny")]),
+            Err(UtmError::Value("a".into()))
+        );
         assert_eq!(
             UtmSet::new([("a", "1"), ("A", "2")]),
             Err(UtmError::Duplicate("A".into()))

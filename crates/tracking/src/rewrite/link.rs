@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::{LinkInfo, RewriteConfig, StoredDestination};
-use crate::token::{DestinationId, EmailId, KeyRing, inline_click_len, open_url};
+use crate::token::{DestinationId, EmailId, KeyRing, inline_click_len, open_url, stored_click_len};
 use crate::{html, links};
 
 /// Where a link was found.
@@ -162,26 +162,34 @@ impl<'a> Sealer<'a> {
     }
 
     /// The click URL of the tracked link `index`: its destination sealed inline when the URL
-    /// stays within the config's `max_href`, otherwise stored and referenced by id.
+    /// stays within the config's `max_href`, otherwise its start stored and referenced by id,
+    /// the rest sealed (see [`StoredDestination`]).
     pub fn click_url(&mut self, index: u32) -> String {
         let link = &self.numbering.links[index as usize];
         let base = self.config.base_url();
         // The base is the only part that can need HTML escaping (tokens are base64url).
         let base_len = html::escape(base).len() + "/c/".len();
+        let max = self.config.max_href();
         let tag = link.tag.as_deref();
-        let token = if base_len + inline_click_len(index, &link.url, tag) <= self.config.max_href() {
+        let token = if base_len + inline_click_len(index, &link.url, tag) <= max {
             self.keyring
                 .seal_click_parts(self.email_id, index, &link.url, tag)
         } else {
-            let id = DestinationId::of(&link.url, tag);
+            let mut room = (max.saturating_sub(base_len) * 3 / 4).saturating_sub(50);
+            while room > 0 && base_len + stored_click_len(index, room) > max {
+                room -= 1;
+            }
+            let (start, rest) = link.url.split_at(cut(&link.url, room));
+            let id = DestinationId::of(start, tag);
             if self.stored.iter().all(|s| s.id != id) {
                 self.stored.push(StoredDestination {
                     id,
-                    url: link.url.clone(),
+                    url: start.to_string(),
                     tag: link.tag.clone(),
                 });
             }
-            self.keyring.seal_click_stored(self.email_id, index, id)
+            self.keyring
+                .seal_click_stored(self.email_id, index, id, rest)
         };
         crate::token::click_url(base, &token)
     }
@@ -196,6 +204,20 @@ impl<'a> Sealer<'a> {
         html::escape_into(&src, out);
         out.push_str(PIXEL_ATTRS);
     }
+}
+
+/// Where to cut a long destination into a stored start and a sealed rest: the earliest `/`,
+/// `?`, `&`, `=` or `#` after the host from which the rest fits in `room` bytes, or the end.
+fn cut(url: &str, room: usize) -> usize {
+    let path = url
+        .find("://")
+        .and_then(|s| url[s + 3..].find('/').map(|p| s + 3 + p))
+        .unwrap_or(url.len());
+    url.char_indices()
+        .filter(|&(i, c)| i >= path && matches!(c, '/' | '?' | '&' | '=' | '#'))
+        .map(|(i, _)| i)
+        .find(|&i| url.len() - i <= room)
+        .unwrap_or(url.len())
 }
 
 /// A 1×1 transparent image: empty `alt` so screen readers skip it, no border, and taken out of
@@ -226,16 +248,42 @@ mod tests {
         let tracked = |s: &str| Href::Tracked(s.to_string());
         let out = |s: &str| Href::OptedOut(s.to_string());
         for (raw, notrack, want) in [
-            ("https://x.com/a&amp;b", false, tracked("https://x.com/a&b?utm_source=b")),
+            (
+                "https://x.com/a&amp;b",
+                false,
+                tracked("https://x.com/a&b?utm_source=b"),
+            ),
             ("https://x.com/#f", true, out("https://x.com/#f")),
-            ("https://t.example:443/unsubscribe/x", false, out("https://t.example/unsubscribe/x")),
-            ("HTTPS://T.EXAMPLE/unsubscribe", false, out("https://t.example/unsubscribe")),
-            ("https://t.example/c/abc", false, out("https://t.example/c/abc")),
+            (
+                "https://t.example:443/unsubscribe/x",
+                false,
+                out("https://t.example/unsubscribe/x"),
+            ),
+            (
+                "HTTPS://T.EXAMPLE/unsubscribe",
+                false,
+                out("https://t.example/unsubscribe"),
+            ),
+            (
+                "https://t.example/c/abc",
+                false,
+                out("https://t.example/c/abc"),
+            ),
             ("mailto:a@b.c", false, Href::Other),
             ("https://a b/", false, Href::Other),
         ] {
             assert_eq!(decide_href(raw, notrack, &config), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn long_destinations_are_cut_where_recipients_differ_least() {
+        let long = format!("https://x.com/r?ids={}", "1,".repeat(500));
+        assert_eq!(cut(&format!("{long}&u=42"), 20), long.len());
+        assert_eq!(cut(&format!("{long}&u=4242"), 20), long.len());
+        assert_eq!(cut(&long, 20), long.len(), "nothing fits: all stored");
+        assert_eq!(cut("https://x.com/a/b", 100), "https://x.com".len());
+        assert_eq!(cut("https://x.com", 100), "https://x.com".len());
     }
 
     #[test]

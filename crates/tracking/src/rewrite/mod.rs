@@ -22,7 +22,8 @@
 //! Each tracked link's destination is the URL a browser would have navigated to
 //! ([`crate::links::destination`]), with the config's campaign parameters added; it is sealed
 //! into the click token, or — when that would make the `href` longer than the config's
-//! `max_href` — stored ([`Rewritten::stored`]) and referenced by id.
+//! `max_href` — its start is stored ([`Rewritten::stored`]) and the token carries the start's
+//! id and the rest of the URL.
 //!
 //! The text part is rewritten only on request, with [`rewrite_text`] after the HTML part.
 
@@ -67,13 +68,19 @@ pub struct Rewritten {
     pub opted_out: Vec<String>,
 }
 
-/// A destination too long to seal inline. Store it under `id` (where the redirect finds it)
-/// before the email can be delivered; the same id always means the same destination.
+/// The start of a destination too long to seal inline. Store it under `id` (where the
+/// redirect finds it) before the email can be delivered; the same id always means the same
+/// content.
+///
+/// The cut is made at the earliest `/`, `?`, `&`, `=` or `#` after the host from which the
+/// rest of the URL fits in the token, so destinations that differ only towards their end (a
+/// recipient's id in the last parameter, campaign parameters) share one stored start: one row
+/// per link of a campaign, not one per recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StoredDestination {
     /// `DestinationId::of(&url, tag.as_deref())`.
     pub id: DestinationId,
-    /// The `Location` to answer.
+    /// The start of the `Location` (the token carries the rest).
     pub url: String,
     /// The link's tag.
     pub tag: Option<String>,

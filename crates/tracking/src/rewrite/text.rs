@@ -26,7 +26,7 @@ use crate::token::{EmailId, KeyRing};
 ///                         &config, &ring, [1; 16], &mut parts);
 /// assert_eq!(text.matches("https://t.example/c/").count(), 2);
 /// assert!(text.contains("[2]: https://x.com/no\n"));
-/// assert!(text.ends_with("/>."));
+/// assert!(text.contains("More: <https://t.example/c/") && text.ends_with(">."));
 /// assert_eq!(parts.links.len(), 2);
 /// assert_eq!(parts.links[1].url, "https://y.com/");
 /// ```
@@ -49,7 +49,9 @@ pub fn rewrite_text(
         let Some(dest) = links::destination(found) else {
             continue;
         };
-        if sealer.opted_out.contains(&dest) || config.is_excluded(found) || config.is_excluded(&dest)
+        if sealer.opted_out.contains(&dest)
+            || config.is_excluded(found)
+            || config.is_excluded(&dest)
         {
             continue;
         }

@@ -113,7 +113,9 @@ impl KeyRing {
             Target::Inline { url, tag } => {
                 self.seal_click_parts(click.email_id, click.link_index, url, tag.as_deref())
             }
-            Target::Stored(id) => self.seal_click_stored(click.email_id, click.link_index, *id),
+            Target::Stored { id, suffix } => {
+                self.seal_click_stored(click.email_id, click.link_index, *id, suffix)
+            }
         }
     }
 
@@ -144,11 +146,19 @@ impl KeyRing {
         self.seal(payload)
     }
 
-    /// Seals a click token whose destination was stored under `id` (70–76 characters).
+    /// Seals a click token whose destination starts with what is stored under `id` and ends
+    /// with `suffix` (`4/3 × (52 + suffix)` characters).
     #[must_use]
-    pub fn seal_click_stored(&self, email_id: EmailId, link_index: u32, id: DestinationId) -> String {
-        let mut payload = Vec::with_capacity(2 + 16 + 5 + 16 + TAG_LEN);
-        wire::write_click_stored(&mut payload, self.signing.0, email_id, link_index, id);
+    pub fn seal_click_stored(
+        &self,
+        email_id: EmailId,
+        link_index: u32,
+        id: DestinationId,
+        suffix: &str,
+    ) -> String {
+        let mut payload = Vec::with_capacity(2 + 16 + 5 + 16 + suffix.len() + TAG_LEN);
+        let target = (id, suffix);
+        wire::write_click_stored(&mut payload, self.signing.0, email_id, link_index, target);
         self.seal(payload)
     }
 

@@ -11,13 +11,14 @@
 //! |-------|---------|
 //! | open  | `0x01` kind · key id · email id (16) |
 //! | click, inline | `0x03` kind · key id · email id (16) · varint link index · tag (varint length + bytes, length+1, 0 = none) · URL (rest) |
-//! | click, stored | `0x04` kind · key id · email id (16) · varint link index · destination id (16) |
+//! | click, stored | `0x04` kind · key id · email id (16) · varint link index · destination id (16) · URL suffix (rest) |
 //! | click, before normalising | `0x02`, laid out as `0x03`; opened only, never sealed (see below) |
 //!
 //! An open token is 46 characters; an inline click token about `4/3 × (36 + url + tag)`, a
-//! stored one 70–76. The rewriter stores a destination (and seals its id) when the inline
-//! token would make the tracked `href` 200 characters or more, so tracked links stay short
-//! whatever the destination's length ([`DestinationId`]).
+//! stored one `4/3 × (52 + suffix)`. The rewriter stores the start of a destination (and seals
+//! its id and the rest of the URL) when the inline token would make the tracked `href` 200
+//! characters or more, so tracked links stay short whatever the destination's length
+//! ([`DestinationId`]).
 //!
 //! Inline tokens carry the final `Location` (the destination normalised and with its campaign
 //! parameters, see [`crate::links`]). Tokens of kind `0x02`, sealed before destinations were
@@ -42,7 +43,7 @@ mod keys;
 mod wire;
 
 pub use keys::{KeyRing, SigningKey};
-pub(crate) use wire::inline_click_len;
+pub(crate) use wire::{inline_click_len, stored_click_len};
 
 /// The id of an email: the server's UUIDv7, as its 16 bytes.
 pub type EmailId = [u8; 16];
@@ -68,8 +69,14 @@ pub enum Target {
         /// The link's `data-beacon-tag`, if any.
         tag: Option<String>,
     },
-    /// Stored when the email was queued (a long destination); found by this id.
-    Stored(DestinationId),
+    /// A long destination: its start (and the tag) stored when the email was queued, found
+    /// by `id`; the `Location` is that stored start followed by `suffix`.
+    Stored {
+        /// The stored row's id.
+        id: DestinationId,
+        /// The end of the URL, carried in the token.
+        suffix: String,
+    },
 }
 
 impl ClickToken {
@@ -96,7 +103,7 @@ impl Target {
     pub fn url(&self) -> Option<&str> {
         match self {
             Target::Inline { url, .. } => Some(url),
-            Target::Stored(_) => None,
+            Target::Stored { .. } => None,
         }
     }
 
@@ -105,13 +112,14 @@ impl Target {
     pub fn tag(&self) -> Option<&str> {
         match self {
             Target::Inline { tag, .. } => tag.as_deref(),
-            Target::Stored(_) => None,
+            Target::Stored { .. } => None,
         }
     }
 }
 
-/// The id of a stored destination: the first 128 bits of SHA-256 over its URL and tag, so one
-/// destination is stored once however many emails carry it, and a row's id proves its content.
+/// The id of a stored destination: the first 128 bits of SHA-256 over its stored URL start and
+/// tag, so one destination is stored once however many emails carry it, and a row's id proves
+/// its content.
 ///
 /// ```
 /// use beacon_tracking::token::DestinationId;

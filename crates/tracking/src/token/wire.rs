@@ -59,6 +59,12 @@ pub(crate) fn inline_click_len(link_index: u32, url: &str, tag: Option<&str>) ->
     (bytes * 4).div_ceil(3)
 }
 
+/// The base64url length of a stored click token whose URL suffix has `suffix_len` bytes.
+pub(crate) fn stored_click_len(link_index: u32, suffix_len: usize) -> usize {
+    let bytes = 2 + 16 + varint_len(link_index) + 16 + suffix_len + TAG_LEN;
+    (bytes * 4).div_ceil(3)
+}
+
 fn varint_len(mut value: u32) -> usize {
     let mut n = 1;
     while value >= 0x80 {
@@ -94,13 +100,14 @@ pub(super) fn write_click_stored(
     key_id: u8,
     email_id: EmailId,
     link_index: u32,
-    id: DestinationId,
+    (id, suffix): (DestinationId, &str),
 ) {
     out.push(Kind::ClickStored as u8);
     out.push(key_id);
     out.extend_from_slice(&email_id);
     write_varint(out, link_index);
     out.extend_from_slice(&id.0);
+    out.extend_from_slice(suffix.as_bytes());
 }
 
 /// Reads a payload (kind and key id already checked).
@@ -122,11 +129,17 @@ pub(super) fn read_click(payload: &[u8]) -> Result<ClickToken, TokenError> {
     let mut rest = &rest[16..];
     let link_index = read_varint(&mut rest)?;
     if kind == Kind::ClickStored as u8 {
-        let id: [u8; 16] = rest.try_into().map_err(|_| TokenError::InvalidPayload)?;
+        let id: [u8; 16] = rest
+            .get(..16)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(TokenError::InvalidPayload)?;
         return Ok(ClickToken {
             email_id,
             link_index,
-            target: Target::Stored(DestinationId(id)),
+            target: Target::Stored {
+                id: DestinationId(id),
+                suffix: utf8(&rest[16..])?,
+            },
         });
     }
     let tag = match read_varint(&mut rest)? {
@@ -204,6 +217,10 @@ mod tests {
             write_click(&mut out, 1, ([0; 16], index, url, tag));
             out.extend_from_slice(&[0; TAG_LEN]);
             assert_eq!(inline_click_len(index, url, tag), encode(&out).len());
+            let mut out = Vec::new();
+            write_click_stored(&mut out, 1, [0; 16], index, (DestinationId([0; 16]), url));
+            out.extend_from_slice(&[0; TAG_LEN]);
+            assert_eq!(stored_click_len(index, url.len()), encode(&out).len());
         }
     }
 

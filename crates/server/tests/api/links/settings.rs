@@ -8,7 +8,13 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::tracking::{BROWSER, send_one};
 
 async fn location(app: &TestApp, href: &str) -> String {
-    let r = app.client.get(href).header("user-agent", BROWSER).send().await.unwrap();
+    let r = app
+        .client
+        .get(href)
+        .header("user-agent", BROWSER)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 302, "{href}");
     r.headers()["location"].to_str().unwrap().to_string()
 }
@@ -27,7 +33,10 @@ const LINKS: &str = r##"<a data-case="frag" href="https://example.com/#sec">a</a
 async fn campaign_parameters_come_from_the_project_and_the_campaign() {
     let app = spawn_app().await;
     let p = app.get_json("/v1/project").await["data"].clone();
-    assert_eq!((p["utm"].clone(), p["trackTextLinks"].clone()), (json!({}), json!(false)));
+    assert_eq!(
+        (p["utm"].clone(), p["trackTextLinks"].clone()),
+        (json!({}), json!(false))
+    );
     for (bad, field) in [
         (json!({ "utm": { "utm_source": 3 } }), "utm.utm_source"),
         (json!({ "utm": "beacon" }), "utm"),
@@ -36,14 +45,21 @@ async fn campaign_parameters_come_from_the_project_and_the_campaign() {
         (json!({ "trackTextLinks": "yes" }), "trackTextLinks"),
     ] {
         let (status, body) = patch_project(&app, bad).await;
-        assert_eq!((status, body["field"].as_str()), (422, Some(field)), "{body}");
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (422, Some(field)),
+            "{body}"
+        );
     }
     let utm = json!({ "utm_source": "beacon", "utm_medium": "e-mail & more" });
     let (status, body) = patch_project(&app, json!({ "utm": utm })).await;
     assert_eq!((status, &body["data"]["utm"]), (200, &utm), "{body}");
 
-    let (email, _) =
-        send_one(&app, json!({ "to": "u@example.com", "subject": "s", "body": LINKS })).await;
+    let (email, _) = send_one(
+        &app,
+        json!({ "to": "u@example.com", "subject": "s", "body": LINKS }),
+    )
+    .await;
     let (html, _) = delivered(&app, email["id"].as_str().unwrap()).await;
     let medium = "utm_medium=e-mail%20%26%20more";
     assert_eq!(
@@ -63,31 +79,52 @@ async fn campaign_parameters_come_from_the_project_and_the_campaign() {
         json!({ "to": "u@example.com", "subject": "s", "body": LINKS, "tracking": false }),
     )
     .await;
-    assert_eq!(href_of(email["html"].as_str().unwrap(), "frag"), "https://example.com/#sec");
+    assert_eq!(
+        href_of(email["html"].as_str().unwrap(), "frag"),
+        "https://example.com/#sec"
+    );
 
     // A campaign changes the project's set: adds one, drops one.
     let r = app
-        .post("/v1/campaigns", &json!({ "name": "c", "subject": "s", "from": "n@example.com",
+        .post(
+            "/v1/campaigns",
+            &json!({ "name": "c", "subject": "s", "from": "n@example.com",
             "body": "<a data-case=\"p\" href=\"https://example.com/p\">p</a>",
-            "audience": { "all": true }, "utm": { "x": 1 } }))
+            "audience": { "all": true }, "utm": { "x": 1 } }),
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert_eq!(r.json::<Value>().await.unwrap()["field"], "utm.x");
     let changes = json!({ "utm_campaign": "spring", "utm_medium": null });
     let r = app
-        .post("/v1/campaigns", &json!({ "name": "c", "subject": "s", "from": "n@example.com",
+        .post(
+            "/v1/campaigns",
+            &json!({ "name": "c", "subject": "s", "from": "n@example.com",
             "body": "<a data-case=\"p\" href=\"https://example.com/p\">p</a>",
-            "audience": { "all": true }, "utm": changes }))
+            "audience": { "all": true }, "utm": changes }),
+        )
         .await;
     let c: Value = r.json().await.unwrap();
     assert_eq!(c["data"]["utm"], changes, "{c}");
     let id = c["data"]["id"].as_str().unwrap();
-    app.post("/v1/contacts", &json!({ "email": "sub@example.com", "subscribed": true })).await;
-    assert_eq!(app.post(&format!("/v1/campaigns/{id}/send"), &json!({})).await.status(), 200);
+    app.post(
+        "/v1/contacts",
+        &json!({ "email": "sub@example.com", "subscribed": true }),
+    )
+    .await;
+    assert_eq!(
+        app.post(&format!("/v1/campaigns/{id}/send"), &json!({}))
+            .await
+            .status(),
+        200
+    );
     let html = loop {
         let outbox = app.get_json("/v1/outbox").await["data"].clone();
         if let Some(m) = outbox.as_array().unwrap().iter().find(|m| {
-            m["message"].as_str().unwrap().contains("To: <sub@example.com>")
+            m["message"]
+                .as_str()
+                .unwrap()
+                .contains("To: <sub@example.com>")
         }) {
             break delivered(&app, m["email"].as_str().unwrap()).await.0;
         }
@@ -119,13 +156,25 @@ async fn text_part_links_are_tracked_only_when_the_project_asks() {
     let (email, contact) = send_one(&app, send.clone()).await;
     let (_, text) = delivered(&app, email["id"].as_str().unwrap()).await;
     assert_eq!(text, email["text"].as_str().unwrap().replace('\n', "\r\n"));
-    assert!(text.contains("https://example.com/no"), "opted out in the HTML: {text}");
-    assert!(!text.contains("https://example.com/a") && !text.contains("example.com/plain"), "{text}");
+    assert!(
+        text.contains("https://example.com/no"),
+        "opted out in the HTML: {text}"
+    );
+    assert!(
+        !text.contains("https://example.com/a") && !text.contains("example.com/plain"),
+        "{text}"
+    );
     assert!(text.contains(")."), "punctuation stays outside: {text}");
     let prefix = format!("{}/c/", app.base);
     let clicks: Vec<String> = text
         .match_indices(&prefix)
-        .map(|(at, _)| text[at..].split([')', '\r', '\n', ' ']).next().unwrap().to_string())
+        .map(|(at, _)| {
+            text[at..]
+                .split([')', '\r', '\n', ' '])
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(clicks.len(), 2, "{text}");
     let mut found = Vec::new();
@@ -133,7 +182,10 @@ async fn text_part_links_are_tracked_only_when_the_project_asks() {
         found.push(location(&app, href).await);
     }
     found.sort();
-    assert_eq!(found, ["https://example.com/a", "https://example.com/plain"]);
+    assert_eq!(
+        found,
+        ["https://example.com/a", "https://example.com/plain"]
+    );
     app.settle().await;
     let indexes: Vec<i64> = app
         .events(&contact)
@@ -142,7 +194,10 @@ async fn text_part_links_are_tracked_only_when_the_project_asks() {
         .filter(|e| e["name"] == "email.click")
         .map(|e| e["data"]["linkIndex"].as_i64().unwrap())
         .collect();
-    assert!(indexes.contains(&0), "the text link shares its HTML twin's index: {indexes:?}");
+    assert!(
+        indexes.contains(&0),
+        "the text link shares its HTML twin's index: {indexes:?}"
+    );
     // Untracked sends leave the text part alone.
     let mut untracked = send;
     untracked["tracking"] = json!(false);
@@ -157,11 +212,22 @@ async fn the_unsubscribe_url_is_filled_on_every_send_path() {
     let template = |kind: &str, body: &str| json!({ "name": kind, "subject": "s", "body": body, "type": kind });
     let mut ids = Vec::new();
     for (kind, body) in [
-        ("MARKETING", r#"<p><a data-case="u" href="{{unsubscribeUrl}}">Unsubscribe</a></p>"#),
+        (
+            "MARKETING",
+            r#"<p><a data-case="u" href="{{unsubscribeUrl}}">Unsubscribe</a></p>"#,
+        ),
         ("HEADLESS", "<p>No link of its own</p>"),
-        ("TRANSACTIONAL", r#"<p><a data-case="u" href="{{unsubscribeUrl}}">Stop</a></p>"#),
+        (
+            "TRANSACTIONAL",
+            r#"<p><a data-case="u" href="{{unsubscribeUrl}}">Stop</a></p>"#,
+        ),
     ] {
-        let r: Value = app.post("/v1/templates", &template(kind, body)).await.json().await.unwrap();
+        let r: Value = app
+            .post("/v1/templates", &template(kind, body))
+            .await
+            .json()
+            .await
+            .unwrap();
         ids.push((kind, r["data"]["id"].as_str().unwrap().to_string()));
     }
     let unsubscribe = format!("{}/unsubscribe/", app.base);
@@ -180,15 +246,33 @@ async fn the_unsubscribe_url_is_filled_on_every_send_path() {
             href_of(html, "u")
         };
         assert!(link.starts_with(&unsubscribe), "{kind}: {link}");
-        assert_eq!(app.client.get(&link).send().await.unwrap().status(), 200, "{kind}");
+        assert_eq!(
+            app.client.get(&link).send().await.unwrap().status(),
+            200,
+            "{kind}"
+        );
         let headers = &email["headers"];
         let marketing = kind != "TRANSACTIONAL";
-        assert_eq!(headers.get("List-Unsubscribe").is_some(), marketing, "{kind}: {headers}");
+        assert_eq!(
+            headers.get("List-Unsubscribe").is_some(),
+            marketing,
+            "{kind}: {headers}"
+        );
         if marketing {
             assert_eq!(headers["List-Unsubscribe"], format!("<{link}>"));
-            assert_eq!(headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
-            let raw = app.get(&format!("/v1/outbox/{}", email["id"].as_str().unwrap())).await;
-            assert!(raw.text().await.unwrap().contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+            assert_eq!(
+                headers["List-Unsubscribe-Post"],
+                "List-Unsubscribe=One-Click"
+            );
+            let raw = app
+                .get(&format!("/v1/outbox/{}", email["id"].as_str().unwrap()))
+                .await;
+            assert!(
+                raw.text()
+                    .await
+                    .unwrap()
+                    .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            );
         }
     }
     app.stop().await;

@@ -12,7 +12,9 @@ pub async fn delivered(app: &TestApp, email_id: &str) -> (String, String) {
         .bytes()
         .await
         .unwrap();
-    let message = MessageParser::default().parse(&raw[..]).expect("a MIME message");
+    let message = MessageParser::default()
+        .parse(&raw[..])
+        .expect("a MIME message");
     let html = message.body_html(0).expect("an HTML part").into_owned();
     let text = message.body_text(0).expect("a text part").into_owned();
     (html, text)
@@ -21,10 +23,15 @@ pub async fn delivered(app: &TestApp, email_id: &str) -> (String, String) {
 /// The `href` of the tag marked `data-case="case"`, as written (quotes removed, no decoding).
 pub fn href_of(html: &str, case: &str) -> String {
     let marker = format!("data-case=\"{case}\"");
-    let at = html.find(&marker).unwrap_or_else(|| panic!("no {case} in {html}"));
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {case} in {html}"));
     let start = html[..at].rfind('<').unwrap();
     let tag = &html[start..];
-    let href = tag.find(" href=").unwrap_or_else(|| panic!("{case}: no href")) + 6;
+    let href = tag
+        .find(" href=")
+        .unwrap_or_else(|| panic!("{case}: no href"))
+        + 6;
     let value = &tag[href..];
     match value.as_bytes()[0] {
         q @ (b'"' | b'\'') => value[1..].split(q as char).next().unwrap().to_string(),
