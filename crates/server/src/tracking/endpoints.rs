@@ -89,13 +89,15 @@ pub async fn click(
         return not_found();
     };
     let stored = match &click.target {
-        Target::Stored { id, .. } => match state.tracking.destinations.get(&state.db, *id).await {
-            Ok(row) => row,
-            Err(e) => {
-                tracing::error!(error = %e, "reading a stored link destination failed");
-                return unavailable();
+        Target::Stored { id, .. } => {
+            match state.tracking.stored_destination(&state.db, *id).await {
+                Ok(row) => row,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a stored link destination failed");
+                    return unavailable();
+                }
             }
-        },
+        }
         Target::Inline { .. } => None,
     };
     let Ok(to) = redirect::resolve(click, stored.as_ref()) else {

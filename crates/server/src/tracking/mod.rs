@@ -74,6 +74,18 @@ impl Tracking {
     }
 }
 
+impl Tracking {
+    /// The stored start of a long link's destination (`beacon_tracking::token::Target::Stored`),
+    /// through the in-memory cache.
+    pub async fn stored_destination(
+        &self,
+        db: &Db,
+        id: beacon_tracking::token::DestinationId,
+    ) -> Result<Option<beacon_tracking::rewrite::StoredDestination>, sqlx::Error> {
+        self.destinations.get(db, id).await
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/o/{token}", get(endpoints::open))
