@@ -25,8 +25,7 @@ pub struct Member {
 }
 
 /// `projects::COLUMNS`, qualified: a project row read with its membership.
-const PROJECT_COLUMNS: &str =
-    "p.id, p.name, p.secret_key, p.public_key, p.tracking_mode, p.created_at, p.utm, \
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.secret_key, p.public_key, p.tracking_mode, p.created_at, p.utm, \
      p.track_text_links";
 
 pub async fn add(
