@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::helpers::spawn_app;
-use crate::tracking::{BROWSER, send_one};
-use support::{delivered, href_of};
+use crate::tracking::send_one;
+use support::{delivered, href_of, location, run_campaign};
 use table::{OPTED_OUT, table};
 
 #[tokio::test]
@@ -73,15 +73,7 @@ async fn every_link_spelling_redirects_where_the_untracked_link_leads() {
                     "{case}: href of {} characters",
                     href.len()
                 );
-                let r = app
-                    .client
-                    .get(&href)
-                    .header("user-agent", BROWSER)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 302, "{case}");
-                assert_eq!(r.headers()["location"], want.as_str(), "{case}");
+                assert_eq!(&location(&app, &href).await, want, "{case}");
                 expected_links.insert(want.clone());
             }
             None => {
@@ -143,32 +135,9 @@ async fn long_links_keep_redirecting_after_their_campaign_is_deleted_and_on_anot
         .as_str()
         .unwrap()
         .to_string();
-    for to in ["l1@example.com", "l2@example.com", "l3@example.com"] {
-        app.post("/v1/contacts", &json!({ "email": to, "subscribed": true }))
-            .await;
-    }
-    assert_eq!(
-        app.post(&format!("/v1/campaigns/{campaign}/send"), &json!({}))
-            .await
-            .status(),
-        200
-    );
     let mut hrefs = Vec::new();
-    // Queued is not yet delivered: wait for the three messages in the outbox.
-    let mut outbox = Vec::new();
-    for _ in 0..200 {
-        outbox = app.get_json("/v1/outbox").await["data"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if outbox.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(outbox.len(), 3);
-    for m in &outbox {
-        let (html, _) = delivered(&app, m["email"].as_str().unwrap()).await;
+    let to = ["l1@example.com", "l2@example.com", "l3@example.com"];
+    for (to, html) in run_campaign(&app, &campaign, &to).await {
         let prefix = format!("{}/c/", app.base);
         let found: Vec<String> = html
             .match_indices(&prefix)
@@ -176,13 +145,6 @@ async fn long_links_keep_redirecting_after_their_campaign_is_deleted_and_on_anot
             .collect();
         assert_eq!(found.len(), 3);
         assert!(found.iter().all(|h| h.len() < 200), "{found:?}");
-        let to = m["message"]
-            .as_str()
-            .unwrap()
-            .split("To: <")
-            .nth(1)
-            .unwrap();
-        let to = to.split('>').next().unwrap().to_string();
         for (i, href) in found.into_iter().enumerate() {
             let want = if i < 2 {
                 long.clone()
@@ -211,15 +173,7 @@ async fn long_links_keep_redirecting_after_their_campaign_is_deleted_and_on_anot
     for (href, want) in &hrefs {
         for node in [&app.base, &second.base] {
             let url = href.replacen(&app.base, node, 1);
-            let r = app
-                .client
-                .get(&url)
-                .header("user-agent", BROWSER)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 302, "{url}");
-            assert_eq!(r.headers()["location"], want.as_str());
+            assert_eq!(&location(&app, &url).await, want);
         }
     }
     // An altered token never redirects.

@@ -3,21 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::support::{delivered, href_of};
+use super::support::{delivered, href_of, location, run_campaign};
 use crate::helpers::{TestApp, spawn_app};
-use crate::tracking::{BROWSER, send_one};
-
-async fn location(app: &TestApp, href: &str) -> String {
-    let r = app
-        .client
-        .get(href)
-        .header("user-agent", BROWSER)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302, "{href}");
-    r.headers()["location"].to_str().unwrap().to_string()
-}
+use crate::tracking::send_one;
 
 async fn patch_project(app: &TestApp, body: Value) -> (u16, Value) {
     let r = app.patch("/v1/project", &body).await;
@@ -174,29 +162,7 @@ async fn campaign_parameters_come_from_the_project_and_the_campaign() {
     let c: Value = r.json().await.unwrap();
     assert_eq!(c["data"]["utm"], changes, "{c}");
     let id = c["data"]["id"].as_str().unwrap();
-    app.post(
-        "/v1/contacts",
-        &json!({ "email": "sub@example.com", "subscribed": true }),
-    )
-    .await;
-    assert_eq!(
-        app.post(&format!("/v1/campaigns/{id}/send"), &json!({}))
-            .await
-            .status(),
-        200
-    );
-    let html = loop {
-        let outbox = app.get_json("/v1/outbox").await["data"].clone();
-        if let Some(m) = outbox.as_array().unwrap().iter().find(|m| {
-            m["message"]
-                .as_str()
-                .unwrap()
-                .contains("To: <sub@example.com>")
-        }) {
-            break delivered(&app, m["email"].as_str().unwrap()).await.0;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let (_, html) = run_campaign(&app, id, &["sub@example.com"]).await.remove(0);
     assert_eq!(
         location(&app, &href_of(&html, "p")).await,
         "https://example.com/p?utm_campaign=spring&utm_source=beacon"
