@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod links;
 pub mod render;
 pub mod segments;
 pub mod sending;

@@ -1,17 +1,20 @@
 //! Turns a send's subject and body into what is delivered: Markdown rendered, the text part
 //! derived from the HTML, `{{var}}` placeholders filled (HTML-escaped in the body), and — for a
-//! tracked send — links and pixel sealed, all from a form prepared once per content.
+//! tracked send — links and pixel sealed (the text part's links too when the project asks), all
+//! from a form prepared once per content.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use beacon_tracking::rewrite::{CompiledTemplate, RewriteConfig};
-use beacon_tracking::token::{EmailId, KeyRing};
+use beacon_tracking::rewrite::{CompiledTemplate, RewriteConfig, StoredDestination, rewrite_text};
+use beacon_tracking::token::{DestinationId, EmailId, KeyRing};
 use beacon_tracking::vars::{self, Escape};
 
 use crate::error::ApiError;
+use crate::links::SendLinks;
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -32,6 +35,8 @@ pub struct Rendered {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Long destinations of this email's tracked links, to store with it.
+    pub stored: Vec<StoredDestination>,
 }
 
 /// A JSON value as it reads inside text: strings bare, `null` empty, the rest as JSON.
@@ -53,11 +58,24 @@ pub struct Prepared {
     subject: String,
     html: CompiledTemplate,
     text: String,
+    /// The rewriter's settings for this content (the send's campaign parameters).
+    config: RewriteConfig,
+    track_text: bool,
+    /// Stored destinations already written by this content's sends (see
+    /// [`Prepared::not_yet_stored`]).
+    stored: Mutex<HashSet<DestinationId>>,
 }
 
 impl Prepared {
     /// `footer`: add an unsubscribe link (to `{{unsubscribeUrl}}`) when the body has none.
-    pub fn new(content: &Content, footer: bool, config: &RewriteConfig) -> Prepared {
+    /// `links`: the send's campaign parameters and text-part tracking.
+    pub fn new(
+        content: &Content,
+        footer: bool,
+        config: &RewriteConfig,
+        links: &SendLinks,
+    ) -> Prepared {
+        let config = config.with_utm(links.utm.clone());
         let mut html = match content.kind {
             BodyType::Html => content.body.clone(),
             BodyType::Markdown => {
@@ -77,9 +95,21 @@ impl Prepared {
         let text = text_template(&html);
         Prepared {
             subject: content.subject.clone(),
-            html: CompiledTemplate::compile(&html, config),
+            html: CompiledTemplate::compile(&html, &config),
             text,
+            config,
+            track_text: links.track_text,
+            stored: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The destinations of `stored` that this content's earlier sends did not already write.
+    /// A content is prepared per request or per campaign fan-out, whose writes commit or fail
+    /// together with its use of this set, so a campaign writes each long destination once,
+    /// not once per recipient.
+    pub fn not_yet_stored(&self, stored: Vec<StoredDestination>) -> Vec<StoredDestination> {
+        let mut seen = self.stored.lock().unwrap_or_else(|p| p.into_inner());
+        stored.into_iter().filter(|d| seen.insert(d.id)).collect()
     }
 
     /// One recipient's subject, HTML and text; `track` seals that email's links and pixel.
@@ -96,15 +126,22 @@ impl Prepared {
                 "the subject may not contain line breaks",
             ));
         }
-        let html = match track {
-            Some((keys, email_id)) => self.html.render(keys, email_id, &lookup),
-            None => self.html.render_untracked(&lookup),
+        let mut text = vars::substitute(&self.text, &lookup, Escape::None);
+        let (html, stored) = match track {
+            Some((keys, email_id)) => {
+                let mut parts = self.html.render_full(keys, email_id, &lookup);
+                if self.track_text {
+                    text = rewrite_text(&text, &self.config, keys, email_id, &mut parts);
+                }
+                (parts.html, parts.stored)
+            }
+            None => (self.html.render_untracked(&lookup), Vec::new()),
         };
-        let text = vars::substitute(&self.text, &lookup, Escape::None);
         Ok(Rendered {
             subject,
             html,
             text,
+            stored,
         })
     }
 }

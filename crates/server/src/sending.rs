@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::domain::{EmailAddress, Mailbox};
 use crate::engine::{self, Decision, Unavailable};
 use crate::error::{ApiError, ApiResult};
+use crate::links::SendLinks;
 use crate::render::{Content, Prepared};
 use crate::startup::AppState;
 use crate::store::contacts::Contact;
@@ -40,8 +41,12 @@ pub struct Compose<'a> {
     pub attachments: &'a str,
     /// The send's tracking decision as the engine carries it out (see [`decide`]).
     pub tracking: Decision,
-    /// Marketing mail: an unsubscribe link in the body and RFC 8058 one-click headers.
+    /// Marketing mail: an unsubscribe link in the body (a footer when the content has no
+    /// `{{unsubscribeUrl}}`) and RFC 8058 one-click headers. `{{unsubscribeUrl}}` itself is
+    /// filled on every send.
     pub unsubscribe: bool,
+    /// Campaign parameters and text-part tracking (`crate::links::for_send`).
+    pub links: SendLinks,
     /// When the email becomes due for delivery (epoch ms).
     pub due_at: i64,
 }
@@ -113,7 +118,7 @@ pub async fn queue(
 
 /// The content of `c` prepared for rendering (see [`Prepared`]).
 pub fn prepare(state: &AppState, c: &Compose<'_>) -> Prepared {
-    Prepared::new(c.content, c.unsubscribe, &state.tracking.rewrite)
+    Prepared::new(c.content, c.unsubscribe, &state.tracking.rewrite, &c.links)
 }
 
 /// Queues one email to `contact` from content prepared by [`prepare`].
@@ -131,9 +136,11 @@ pub async fn queue_prepared(
         .or_insert_with(|| Value::String(contact.email.clone()));
     let id = uuid::Uuid::now_v7();
     let mut headers = c.headers.clone();
+    // Every path fills `{{unsubscribeUrl}}` (the recipient's own page): a variable that
+    // silently rendered as nothing made empty links. Marketing mail also gets the headers.
+    let url = unsubscribe_url(state, &id);
+    vars.insert("unsubscribeUrl".into(), Value::String(url.clone()));
     if c.unsubscribe {
-        let url = unsubscribe_url(state, &id);
-        vars.insert("unsubscribeUrl".into(), Value::String(url.clone()));
         headers.insert("List-Unsubscribe".into(), format!("<{url}>"));
         headers.insert(
             "List-Unsubscribe-Post".into(),
@@ -143,6 +150,9 @@ pub async fn queue_prepared(
     // Tracked before queueing: the stored HTML is exactly what is delivered.
     let keys = &state.tracking.keyring;
     let rendered = prepared.render(&vars, c.tracking.rewrite.then_some((keys, *id.as_bytes())))?;
+    // Long destinations are stored with the email that first carries them, in its transaction:
+    // its links can never be delivered before their destination is.
+    store::destinations::insert(tx, &prepared.not_yet_stored(rendered.stored)).await?;
     // The provider engine's configuration set is stored with the email's headers here, not
     // added when the message is built: the row stays exactly what is delivered (GET
     // /v1/emails shows the set), a queued email keeps the set decided when it was accepted (as

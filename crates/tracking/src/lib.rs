@@ -4,8 +4,10 @@
 
 pub mod classify;
 pub mod html;
+pub mod links;
 pub mod policy;
 pub mod preview;
+pub mod redirect;
 pub mod rewrite;
 pub mod token;
 pub mod vars;

@@ -10,6 +10,9 @@ const SEEDS: &[&[u8]] = &[
     b"<a href=\"https://x.com/{{id}}\" data-beacon-tag=\"{{a}}\">{{a ?? b}}",
     b"\xff<a href=https://x.com/\xfe>",
     b"<script></body><a href='https://x.com/'></script></body",
+    b"https://B\xc3\xbccher.example/a b?q=\xf0\x9f\x98\x80#f",
+    b"//cdn.example/x%2Fy?a=%26&amp;b=1",
+    b"AwEBogpZAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 ];
 
 #[test]
@@ -24,4 +27,13 @@ fn token_target_body_runs() {
     for seed in SEEDS {
         fuzzing::open_tokens(seed);
     }
+}
+
+#[test]
+fn redirect_target_body_runs() {
+    for seed in SEEDS {
+        fuzzing::redirect(seed);
+    }
+    let long = format!("https://x.com/{}", "a".repeat(3000));
+    fuzzing::redirect(long.as_bytes());
 }

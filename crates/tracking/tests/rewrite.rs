@@ -32,7 +32,7 @@ fn left_exactly_as_written() {
         r#"<a href>x</a>"#,
         r#"<a href="javascript:alert(1)">x</a>"#,
         r#"<a href="data:text/html,hi">x</a>"#,
-        r#"<a href="//cdn.example.com/x">x</a>"#,
+        r#"<a href="///cdn.example.com/x">x</a>"#,
         r#"<a href="https://t.example.com/unsubscribe">x</a>"#,
         r#"<a href="https://T.EXAMPLE.COM/preferences?id=1">x</a>"#,
         r#"<a href="https://t.example.com/c/abc">x</a>"#,
@@ -77,13 +77,16 @@ fn markers_are_removed_and_links_untouched() {
 fn tag_is_carried_and_removed() {
     let out = rewrite(r#"<a href="https://x.com/" data-beacon-tag="hero&amp;top">x</a>"#);
     assert!(!out.contains("data-beacon-tag"), "{out}");
-    assert_eq!(first_click(&out).tag.as_deref(), Some("hero&top"));
+    assert_eq!(first_click(&out).target.tag(), Some("hero&top"));
 }
 
 #[test]
 fn href_is_decoded_before_sealing_and_escaped_after() {
     let out = rewrite(r#"<a href="https://x.com/?a=1&amp;b=&#x27;2&#39;&quot;">x</a>"#);
-    assert_eq!(first_click(&out).url, r#"https://x.com/?a=1&b='2'""#);
+    assert_eq!(
+        first_click(&out).target.url(),
+        Some("https://x.com/?a=1&b=%272%27%22")
+    );
     let cfg = RewriteConfig::builder("https://t.example.com/a&b")
         .build()
         .unwrap();
@@ -235,4 +238,15 @@ fn compiled_template_unsafe_placeholders_fall_back() {
     }
     let t = CompiledTemplate::compile(r#"<a href="https://x.com/">x</a>"#, &config());
     assert_eq!(t.render_untracked(&NoVars), t.source());
+}
+
+/// `//host/…` links are tracked as `https:` (an email has no page to be relative to), never
+/// resolved against Beacon's own host.
+#[test]
+fn protocol_relative_links_are_tracked_as_https() {
+    let out = rewrite(r#"<a href="//CDN.example.com/x?a=%2F">x</a>"#);
+    assert_eq!(
+        first_click(&out).target.url(),
+        Some("https://cdn.example.com/x?a=%2F")
+    );
 }

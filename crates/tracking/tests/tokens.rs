@@ -16,12 +16,18 @@ fn click_strategy() -> impl Strategy<Value = ClickToken> {
         any::<u32>(),
         any::<String>(),
         proptest::option::of(any::<String>()),
+        proptest::option::of(any::<[u8; 16]>()),
     )
-        .prop_map(|(email_id, link_index, url, tag)| ClickToken {
-            email_id,
-            link_index,
-            url,
-            tag,
+        .prop_map(|(email_id, link_index, url, tag, stored)| match stored {
+            None => ClickToken::inline(email_id, link_index, url, tag),
+            Some(id) => ClickToken {
+                email_id,
+                link_index,
+                target: Target::Stored {
+                    id: DestinationId(id),
+                    suffix: url,
+                },
+            },
         })
 }
 
@@ -66,7 +72,7 @@ proptest! {
     ) {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        for token in [ring().seal_open(id), ring().seal_click(&ClickToken { email_id: id, link_index: 1, url: url.clone(), tag: None })] {
+        for token in [ring().seal_open(id), ring().seal_click(&ClickToken::inline(id, 1, url.clone(), None)), ring().seal_click_stored(id, 1, DestinationId([7; 16]), &url)] {
             let mut bytes = b64.decode(&token).unwrap();
             let i = pos.index(bytes.len());
             bytes[i] ^= flip;
@@ -113,12 +119,12 @@ fn typed_errors() {
 #[test]
 fn rotation_keeps_old_tokens_working() {
     let old = KeyRing::new(SigningKey::new(6, [0x22; 32]), vec![]);
-    let click = ClickToken {
-        email_id: [5; 16],
-        link_index: 300,
-        url: "https://example.com/ä?q=1#x".into(),
-        tag: Some("footer".into()),
-    };
+    let click = ClickToken::inline(
+        [5; 16],
+        300,
+        "https://example.com/%C3%A4?q=1#x",
+        Some("footer".into()),
+    );
     let token = old.seal_click(&click);
     assert_eq!(ring().open_click(&token), Ok(click));
     assert_eq!(ring().signing_id(), 7);
@@ -143,12 +149,7 @@ fn debug_never_prints_secrets() {
 #[test]
 fn click_url_overhead_is_compact() {
     let url = "https://example.com/products/spring-sale?utm_source=newsletter&utm_medium=email";
-    let click = ClickToken {
-        email_id: [1; 16],
-        link_index: 12,
-        url: url.into(),
-        tag: None,
-    };
+    let click = ClickToken::inline([1; 16], 12, url, None);
     let full = click_url("https://t.example.com", &ring().seal_click(&click));
     let overhead = full.len() - url.len();
     // base (21) + "/c/" (3) + 4/3 × (36 payload+tag bytes + url) − url
@@ -156,4 +157,33 @@ fn click_url_overhead_is_compact() {
         overhead <= 21 + 3 + 48 + url.len().div_ceil(3) + 2,
         "{overhead}"
     );
+}
+
+/// A kind-2 token (sealed before destinations were normalised, by an older Beacon) still
+/// opens, and its URL comes back normalised; one that does not parse comes back as written.
+#[test]
+fn legacy_tokens_open_normalised() {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let legacy = |url: &str| {
+        let mut payload = vec![2u8, 7];
+        payload.extend_from_slice(&[9; 16]);
+        payload.extend_from_slice(&[4, 0]); // index 4, no tag
+        payload.extend_from_slice(url.as_bytes());
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&[0x11; 32]).unwrap();
+        mac.update(&payload);
+        payload.extend_from_slice(&mac.finalize().into_bytes()[..16]);
+        b64.encode(payload)
+    };
+    let open = |url: &str| ring().open_click(&legacy(url)).unwrap();
+    assert_eq!(
+        open("https://Bücher.de/a b?c=ü#d").target,
+        Target::Inline {
+            url: "https://xn--bcher-kva.de/a%20b?c=%C3%BC#d".into(),
+            tag: None
+        }
+    );
+    assert_eq!(open("https://a b/").target.url(), Some("https://a b/"));
+    assert_eq!(open("https://x.com/").link_index, 4);
 }

@@ -55,6 +55,7 @@ pub fn view(c: &Campaign) -> Value {
         "startedAt": iso_opt(c.started_at),
         "finishedAt": iso_opt(c.finished_at),
         "recipients": c.recipients,
+        "utm": crate::links::view_campaign_changes(c),
         "createdAt": iso(c.created_at),
         "updatedAt": iso(c.updated_at),
     })
@@ -72,6 +73,14 @@ struct Fields {
     #[serde(rename = "type")]
     kind: Option<String>,
     audience: Option<Value>,
+    /// Changes to the project's campaign parameters (`crate::links`); `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    utm: Option<Value>,
+}
+
+/// A field given as `null` is `Some(Value::Null)`, told apart from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// Applies and checks `f` on `c`; every field is checked before anything is stored.
@@ -127,6 +136,9 @@ async fn apply(state: &AppState, c: &mut Campaign, f: Fields) -> ApiResult<()> {
             ));
         }
         c.audience = audience.to_string();
+    }
+    if let Some(utm) = f.utm {
+        c.utm = crate::links::parse_campaign_changes(&utm)?;
     }
     Ok(())
 }
@@ -264,7 +276,8 @@ async fn send(
         body: c.body.clone(),
         kind: BodyType::Html,
     };
-    crate::render::Prepared::new(&content, false, &state.tracking.rewrite)
+    let links = crate::links::for_send(&project, Some(&c));
+    crate::render::Prepared::new(&content, false, &state.tracking.rewrite, &links)
         .render(&Map::new(), None)?;
     // The engine must be able to send it as the mode decides (see `campaigns::fan_out`).
     sending::decide(
@@ -348,6 +361,7 @@ async fn test_send(
         attachments: "[]",
         tracking: sending::untracked(&state, "a test send")?,
         unsubscribe: crate::campaigns::kind(&c) == CampaignType::Marketing,
+        links: crate::links::for_send(&project, Some(&c)),
         due_at: store::now_ms(),
     };
     let mut tx = state.db.begin().await?;

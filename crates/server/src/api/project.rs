@@ -11,6 +11,7 @@ use super::extract::{Json as Body, SecretKey};
 use crate::actions;
 use crate::engine::TrackingEngine;
 use crate::error::ApiResult;
+use crate::links::LinkSettings;
 use crate::startup::AppState;
 use crate::store::projects::Project;
 
@@ -22,7 +23,7 @@ pub fn routes() -> Router<AppState> {
 
 fn view(p: &Project, engine: &TrackingEngine) -> Value {
     let (available, unavailable) = engine.modes();
-    json!({
+    let mut view = json!({
         "id": p.id,
         "name": p.name,
         "publicKey": p.public_key,
@@ -31,7 +32,11 @@ fn view(p: &Project, engine: &TrackingEngine) -> Value {
         "availableModes": available,
         "unavailableModes": unavailable,
         "createdAt": crate::time::iso(p.created_at),
-    })
+    });
+    if let (Value::Object(view), Value::Object(links)) = (&mut view, LinkSettings::of(p).view()) {
+        view.extend(links);
+    }
+    view
 }
 
 async fn get_project(State(state): State<AppState>, SecretKey(project): SecretKey) -> Json<Value> {
@@ -44,6 +49,15 @@ async fn get_project(State(state): State<AppState>, SecretKey(project): SecretKe
 struct Patch {
     name: Option<String>,
     tracking: Option<String>,
+    /// `null` clears the set, so a given `null` is told apart from a missing field.
+    #[serde(default, deserialize_with = "present")]
+    utm: Option<Value>,
+    #[serde(rename = "trackTextLinks")]
+    track_text_links: Option<bool>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 async fn patch_project(
@@ -51,12 +65,16 @@ async fn patch_project(
     SecretKey(mut project): SecretKey,
     Body(patch): Body<Patch>,
 ) -> ApiResult<Json<Value>> {
+    // Every change is checked before any is saved.
+    let mut links = LinkSettings::of(&project);
+    links.change(patch.utm.as_ref(), patch.track_text_links)?;
     let engine = &state.settings.tracking_engine;
     let changes = actions::project::Changes {
         name: patch.name.as_deref(),
         tracking: patch.tracking.as_deref(),
     };
     actions::project::update(&state.db, engine, &mut project, changes).await?;
+    crate::links::save(&state.db, &mut project, &links).await?;
     Ok(Json(
         json!({ "success": true, "data": view(&project, engine) }),
     ))

@@ -204,7 +204,9 @@ async fn send(
         headers: &req.headers,
         attachments: &attachments,
         tracking,
-        unsubscribe: false,
+        // Marketing content gets its unsubscribe link and headers on this path too.
+        unsubscribe: matches!(template_kind, Some("MARKETING" | "HEADLESS")),
+        links: crate::links::for_send(&project, None),
         due_at: store::now_ms(),
     };
 

@@ -108,6 +108,7 @@ async fn fan_out(
         attachments: "[]",
         tracking,
         unsubscribe: marketing,
+        links: crate::links::for_send(&project, Some(&c)),
         due_at: store::now_ms(),
     };
     // Parsed once for the whole audience; each recipient only fills in its values and tokens.

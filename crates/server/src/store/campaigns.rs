@@ -26,17 +26,19 @@ pub struct Campaign {
     pub lease_until: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Changes to the project's campaign parameters: a JSON object, or `None` (`crate::links`).
+    pub utm: Option<String>,
 }
 
 const COLUMNS: &str = "id, project_id, name, subject, body, from_email, from_name, reply_to, type, \
     audience, status, scheduled_at, started_at, finished_at, cursor, recipients, lease_until, \
-    created_at, updated_at";
+    created_at, updated_at, utm";
 
 pub async fn insert(db: &Db, c: &Campaign) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO campaigns (id, project_id, name, subject, body, from_email, from_name, \
-         reply_to, type, audience, status, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'DRAFT', $11, $11)",
+         reply_to, type, audience, status, created_at, updated_at, utm) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'DRAFT', $11, $11, $12)",
     )
     .bind(&c.id)
     .bind(&c.project_id)
@@ -49,6 +51,7 @@ pub async fn insert(db: &Db, c: &Campaign) -> Result<(), sqlx::Error> {
     .bind(&c.kind)
     .bind(&c.audience)
     .bind(c.created_at)
+    .bind(&c.utm)
     .execute(&db.write)
     .await?;
     Ok(())
@@ -84,7 +87,7 @@ pub async fn list(
 pub async fn update_draft(db: &Db, c: &Campaign) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE campaigns SET name = $1, subject = $2, body = $3, from_email = $4, \
-         from_name = $5, reply_to = $6, type = $7, audience = $8, updated_at = $9 \
+         from_name = $5, reply_to = $6, type = $7, audience = $8, updated_at = $9, utm = $12 \
          WHERE project_id = $10 AND id = $11 AND status = 'DRAFT'",
     )
     .bind(&c.name)
@@ -98,6 +101,7 @@ pub async fn update_draft(db: &Db, c: &Campaign) -> Result<bool, sqlx::Error> {
     .bind(now_ms())
     .bind(&c.project_id)
     .bind(&c.id)
+    .bind(&c.utm)
     .execute(&db.write)
     .await?
     .rows_affected()

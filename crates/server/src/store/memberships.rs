@@ -24,8 +24,9 @@ pub struct Member {
     pub created_at: i64,
 }
 
-const PROJECT_COLUMNS: &str =
-    "p.id, p.name, p.secret_key, p.public_key, p.tracking_mode, p.created_at";
+/// `projects::COLUMNS`, qualified: a project row read with its membership.
+const PROJECT_COLUMNS: &str = "p.id, p.name, p.secret_key, p.public_key, p.tracking_mode, p.created_at, p.utm, \
+     p.track_text_links";
 
 pub async fn add(
     tx: &mut Tx,

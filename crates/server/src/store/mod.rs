@@ -8,6 +8,7 @@
 pub mod campaigns;
 pub mod checkpoint;
 pub mod contacts;
+pub mod destinations;
 pub mod emails;
 pub mod events;
 pub mod idempotency;
@@ -194,6 +195,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dashboard",
         include_str!("../../migrations/0008_dashboard.sql"),
     ),
+    (9, "links", include_str!("../../migrations/0009_links.sql")),
     (
         11,
         "email_stats",

@@ -13,9 +13,14 @@ pub struct Project {
     pub public_key: String,
     pub tracking_mode: String,
     pub created_at: i64,
+    /// Campaign parameters for tracked links: a JSON object, or `None` (see `crate::links`).
+    pub utm: Option<String>,
+    /// Whether the text part's links are tracked too (0/1).
+    pub track_text_links: i64,
 }
 
-const COLUMNS: &str = "id, name, secret_key, public_key, tracking_mode, created_at";
+const COLUMNS: &str =
+    "id, name, secret_key, public_key, tracking_mode, created_at, utm, track_text_links";
 
 fn random_key(prefix: &str) -> String {
     let bytes: [u8; 24] = rand::rng().random();
@@ -40,6 +45,8 @@ pub async fn create_tx(tx: &mut Tx, name: &str) -> Result<Project, sqlx::Error> 
         public_key: random_key("pk_"),
         tracking_mode: "ENABLED".to_string(),
         created_at: now_ms(),
+        utm: None,
+        track_text_links: 0,
     };
     sqlx::query(
         "INSERT INTO projects (id, name, secret_key, public_key, tracking_mode, created_at) \
@@ -141,4 +148,20 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
         .await?;
     tx.commit().await?;
     Ok(gone)
+}
+
+/// Stores a project's link settings (`crate::links::LinkSettings`, already checked).
+pub async fn update_links(
+    db: &Db,
+    id: &str,
+    utm: Option<&str>,
+    track_text_links: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE projects SET utm = $1, track_text_links = $2 WHERE id = $3")
+        .bind(utm)
+        .bind(super::flag(track_text_links))
+        .bind(id)
+        .execute(&db.write)
+        .await?;
+    Ok(())
 }

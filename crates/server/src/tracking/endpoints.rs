@@ -1,8 +1,10 @@
 //! `GET`/`HEAD /o/{token}` (the open pixel) and `/c/{token}` (the click redirect).
 //!
 //! A token that fails verification gets a plain 404 — never a redirect, so a Beacon host can
-//! never be used as an open redirect. A valid one is answered after its hit is committed (or
-//! after the ingest bound, see `ingest.rs`); a valid token whose email is gone still redirects.
+//! never be used as an open redirect; so does a valid token naming a stored destination that is
+//! not there. A valid one is answered after its hit is committed (or after the ingest bound, see
+//! `ingest.rs`); a valid token whose email is gone still redirects. The `Location` is the link's
+//! destination as sealed or stored at send time (`beacon_tracking::redirect`).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -11,7 +13,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beacon_tracking::classify::{self, HitKind, Verdict};
-use beacon_tracking::token::strip_extension;
+use beacon_tracking::redirect;
+use beacon_tracking::token::{Target, strip_extension};
 
 use super::apply::{Hit, Kind, Link};
 use crate::startup::AppState;
@@ -29,6 +32,19 @@ fn not_found() -> Response {
         StatusCode::NOT_FOUND,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "This link is not valid.\n",
+    )
+        .into_response()
+}
+
+/// The store could not be asked for a stored destination: try again, nothing recorded.
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::RETRY_AFTER, "5"),
+        ],
+        "This link cannot be followed right now; please try again.\n",
     )
         .into_response()
 }
@@ -72,19 +88,34 @@ pub async fn click(
     let Ok(click) = state.tracking.keyring.open_click(&token) else {
         return not_found();
     };
-    // The URL was sealed by us, but it still goes into a header: refuse what cannot be one.
-    let Ok(location) = HeaderValue::from_str(&click.url) else {
+    let stored = match &click.target {
+        Target::Stored { id, .. } => {
+            match state.tracking.stored_destination(&state.db, *id).await {
+                Ok(row) => row,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a stored link destination failed");
+                    return unavailable();
+                }
+            }
+        }
+        Target::Inline { .. } => None,
+    };
+    let Ok(to) = redirect::resolve(click, stored.as_ref()) else {
+        return not_found();
+    };
+    // `resolve` checked it is printable ASCII; a header must still accept it.
+    let Ok(location) = HeaderValue::from_str(&to.url) else {
         return not_found();
     };
     let link = Link {
-        url: click.url.clone(),
-        index: click.link_index,
-        tag: click.tag.clone(),
+        url: to.url,
+        index: to.link_index,
+        tag: to.tag,
     };
     let hit = hit(
         &state,
         Kind::Click,
-        click.email_id,
+        to.email_id,
         Some(link),
         &request.into_parts().0,
     )

@@ -3,6 +3,7 @@
 
 mod apply;
 mod bursts;
+mod destinations;
 mod endpoints;
 mod fold;
 mod hits;
@@ -35,6 +36,7 @@ pub struct Tracking {
     pub ingest: ingest::Ingest,
     bursts: bursts::Bursts,
     sent: sent::SentTimes,
+    destinations: destinations::Destinations,
 }
 
 impl Tracking {
@@ -65,9 +67,22 @@ impl Tracking {
                 ingest,
                 bursts: bursts::Bursts::default(),
                 sent: sent::SentTimes::default(),
+                destinations: destinations::Destinations::default(),
             },
             writer,
         ))
+    }
+}
+
+impl Tracking {
+    /// The stored start of a long link's destination (`beacon_tracking::token::Target::Stored`),
+    /// through the in-memory cache.
+    pub async fn stored_destination(
+        &self,
+        db: &Db,
+        id: beacon_tracking::token::DestinationId,
+    ) -> Result<Option<beacon_tracking::rewrite::StoredDestination>, sqlx::Error> {
+        self.destinations.get(db, id).await
     }
 }
 

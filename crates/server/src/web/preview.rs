@@ -4,11 +4,16 @@
 //! the email page and by this response's own `sandbox` policy (no scripts, no forms, no
 //! same-origin access even when opened on its own).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use beacon_tracking::preview::{Fate, neutralise};
-use beacon_tracking::token::{self, KeyRing};
+use beacon_tracking::redirect;
+use beacon_tracking::rewrite::StoredDestination;
+use beacon_tracking::token::{self, DestinationId, KeyRing, Target};
 use serde::Deserialize;
 
 use super::page::{PageError, PageResult};
@@ -21,10 +26,14 @@ use crate::store::emails;
 pub const PREVIEW_CSP: &str = "sandbox; default-src 'none'; img-src http: https: data: cid:; \
     style-src 'unsafe-inline' http: https:; font-src http: https: data:; frame-ancestors 'self'";
 
+/// The stored starts of long links' destinations, by id (see `beacon_tracking::redirect`).
+pub type Stored = HashMap<DestinationId, StoredDestination>;
+
 /// Whether a URL in a delivered email is one of Beacon's tracking URLs, by its path (on any
 /// host: links sent under an earlier public URL or a tracking domain count too) and by its
-/// token verifying under the deployment's keys.
-pub fn judge(keys: &KeyRing, url: &str) -> Fate {
+/// token verifying under the deployment's keys. A tracked link becomes its destination (a long
+/// one's from `stored`; without its row the link is dropped, never left tracked).
+pub fn judge(keys: &KeyRing, stored: &Stored, url: &str) -> Fate {
     let path = url
         .split_once("://")
         .map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
@@ -37,9 +46,39 @@ pub fn judge(keys: &KeyRing, url: &str) -> Fate {
     if let Some(segment) = path.strip_prefix("/c/")
         && let Ok(click) = keys.open_click(segment)
     {
-        return Fate::Replace(click.url);
+        let row = match &click.target {
+            Target::Stored { id, .. } => stored.get(id),
+            Target::Inline { .. } => None,
+        };
+        return match redirect::resolve(click, row) {
+            Ok(to) => Fate::Replace(to.url),
+            Err(_) => Fate::Remove,
+        };
     }
     Fate::Keep
+}
+
+/// The stored destinations the email's long links need, read before the (synchronous) rewrite.
+async fn stored_for(state: &AppState, html: &str) -> Result<Stored, sqlx::Error> {
+    let keys = &state.tracking.keyring;
+    let ids = RefCell::new(Vec::new());
+    // A pass for its judge's calls only: they see every URL as `neutralise` decodes it.
+    let _ = neutralise(html, |url| {
+        let segment = url.rsplit_once("/c/").map_or("", |(_, t)| t);
+        if let Ok(click) = keys.open_click(segment)
+            && let Target::Stored { id, .. } = click.target
+        {
+            ids.borrow_mut().push(id);
+        }
+        Fate::Keep
+    });
+    let mut stored = Stored::new();
+    for id in ids.into_inner() {
+        if let Some(row) = state.tracking.stored_destination(&state.db, id).await? {
+            stored.insert(id, row);
+        }
+    }
+    Ok(stored)
 }
 
 #[derive(Deserialize)]
@@ -56,8 +95,9 @@ pub async fn show(
         .await?
         .ok_or(PageError::NotFound)?;
     let html = found.bodies.html.unwrap_or_default();
+    let stored = stored_for(&state, &html).await?;
     let keys = &state.tracking.keyring;
-    let safe = neutralise(&html, |url| judge(keys, url));
+    let safe = neutralise(&html, |url| judge(keys, &stored, url));
     let mut res: Response = Html(safe).into_response();
     let h = res.headers_mut();
     h.insert(
@@ -77,30 +117,50 @@ pub async fn show(
 
 #[cfg(test)]
 mod tests {
-    use super::judge;
+    use super::{Stored, judge};
     use beacon_tracking::preview::Fate;
-    use beacon_tracking::token::{ClickToken, KeyRing, SigningKey};
+    use beacon_tracking::rewrite::StoredDestination;
+    use beacon_tracking::token::{ClickToken, DestinationId, KeyRing, SigningKey};
 
     #[test]
     fn only_verified_tracking_urls_are_neutralised() {
         let keys = KeyRing::new(SigningKey::new(1, [7; 32]), vec![]);
         let open = keys.seal_open([1; 16]);
-        let click = keys.seal_click(&ClickToken {
-            email_id: [1; 16],
-            link_index: 0,
-            url: "https://example.com/a?b=1".into(),
-            tag: None,
-        });
+        let click = keys.seal_click(&ClickToken::inline(
+            [1; 16],
+            0,
+            "https://example.com/a?b=1",
+            None,
+        ));
+        let none = Stored::new();
         assert_eq!(
-            judge(&keys, &format!("https://t.test/o/{open}.gif")),
+            judge(&keys, &none, &format!("https://t.test/o/{open}.gif")),
             Fate::Remove
         );
         assert_eq!(
-            judge(&keys, &format!("http://other.test:8080/c/{click}")),
+            judge(&keys, &none, &format!("http://other.test:8080/c/{click}")),
             Fate::Replace("https://example.com/a?b=1".into())
         );
-        assert_eq!(judge(&keys, "https://t.test/c/forged"), Fate::Keep);
-        assert_eq!(judge(&keys, "https://example.com/o/x.gif"), Fate::Keep);
-        assert_eq!(judge(&keys, "mailto:a@b.test"), Fate::Keep);
+        assert_eq!(judge(&keys, &none, "https://t.test/c/forged"), Fate::Keep);
+        assert_eq!(
+            judge(&keys, &none, "https://example.com/o/x.gif"),
+            Fate::Keep
+        );
+        assert_eq!(judge(&keys, &none, "mailto:a@b.test"), Fate::Keep);
+        // A long link: its stored start and sealed rest, or dropped without its row.
+        let id = DestinationId::of("https://example.com/long", None);
+        let long = keys.seal_click_stored([1; 16], 1, id, "?page=2");
+        let url = format!("https://t.test/c/{long}");
+        assert_eq!(judge(&keys, &none, &url), Fate::Remove);
+        let row = StoredDestination {
+            id,
+            url: "https://example.com/long".into(),
+            tag: None,
+        };
+        let stored = Stored::from([(id, row)]);
+        assert_eq!(
+            judge(&keys, &stored, &url),
+            Fate::Replace("https://example.com/long?page=2".into())
+        );
     }
 }

@@ -324,6 +324,7 @@ impl Run<'_> {
             attachments: "[]",
             tracking,
             unsubscribe: template.kind != "TRANSACTIONAL" && contact.subscribed != 0,
+            links: crate::links::for_send(&project, None),
             due_at: now(),
         };
         let email = match sending::queue(&mut tx, self.state, &contact, None, &compose).await {

@@ -15,6 +15,7 @@ mod email_bodies;
 mod errors;
 mod health;
 mod ingest;
+mod links;
 mod segments;
 mod send;
 mod ses_sending;

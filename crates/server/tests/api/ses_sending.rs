@@ -115,7 +115,8 @@ const TABLE: &[Row] = &[
     Row { subject: "send", tracked: [true, false, false], marketing: false },
     Row { subject: "send-tracking-true", tracked: [true, true, true], marketing: false },
     Row { subject: "send-tracking-false", tracked: [false, false, false], marketing: false },
-    Row { subject: "send-marketing-template", tracked: [true, false, false], marketing: false },
+    // Marketing content carries its unsubscribe link on /v1/send too (issue 14).
+    Row { subject: "send-marketing-template", tracked: [true, false, false], marketing: true },
     // Campaigns: by type; a test send is never tracked.
     Row { subject: "campaign-marketing", tracked: [true, true, false], marketing: true },
     Row { subject: "campaign-transactional", tracked: [true, false, false], marketing: false },

@@ -1,5 +1,8 @@
-//! What the rewriter needs to know about the service: its public base URL, the pages it must
-//! never wrap, and whether to add the open pixel.
+//! What the rewriter needs to know about the service and the send: its public base URL, the
+//! pages it must never wrap, whether to add the open pixel, the campaign parameters to add to
+//! destinations, and how long a tracked `href` may be.
+
+use crate::links::UtmSet;
 
 /// Why a [`RewriteConfig`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,7 +16,9 @@ pub enum ConfigError {
 ///
 /// Defaults: the pixel is added; links to `{base}/unsubscribe` and `{base}/preferences` (and
 /// anything below them) are never tracked; neither are links to `{base}/c/` and `{base}/o/`
-/// (our own tracking URLs, never wrapped twice).
+/// (our own tracking URLs, never wrapped twice); no campaign parameters; a tracked `href` is at
+/// most [`RewriteConfig::MAX_HREF`] characters (a longer destination is stored, see
+/// [`crate::token::DestinationId`]).
 ///
 /// ```
 /// use beacon_tracking::rewrite::RewriteConfig;
@@ -30,6 +35,8 @@ pub struct RewriteConfig {
     base_url: String,
     never_track: Vec<String>,
     pixel: bool,
+    utm: UtmSet,
+    max_href: usize,
 }
 
 /// Builder for [`RewriteConfig`].
@@ -39,9 +46,15 @@ pub struct RewriteConfigBuilder {
     never_track: Vec<String>,
     default_pages: bool,
     pixel: bool,
+    utm: UtmSet,
+    max_href: usize,
 }
 
 impl RewriteConfig {
+    /// The longest tracked `href` written inline, in characters: under 200, below the ~2,000 at
+    /// which Outlook and Exchange break links, and below what stricter gateways cut.
+    pub const MAX_HREF: usize = 199;
+
     /// Starts a builder for the service reachable at `base_url` (a trailing `/` is dropped).
     #[must_use]
     pub fn builder(base_url: impl Into<String>) -> RewriteConfigBuilder {
@@ -50,7 +63,31 @@ impl RewriteConfig {
             never_track: Vec::new(),
             default_pages: true,
             pixel: true,
+            utm: UtmSet::default(),
+            max_href: Self::MAX_HREF,
         }
+    }
+
+    /// This config with campaign parameters for the destinations of tracked links (a send's
+    /// project or campaign setting; the service-wide config has none).
+    #[must_use]
+    pub fn with_utm(&self, utm: UtmSet) -> Self {
+        Self {
+            utm,
+            ..self.clone()
+        }
+    }
+
+    /// The campaign parameters added to tracked destinations.
+    #[must_use]
+    pub fn utm(&self) -> &UtmSet {
+        &self.utm
+    }
+
+    /// The longest tracked `href` written with its destination inline.
+    #[must_use]
+    pub fn max_href(&self) -> usize {
+        self.max_href
     }
 
     /// The public base URL, without a trailing slash.
@@ -109,13 +146,28 @@ impl RewriteConfigBuilder {
         self
     }
 
+    /// Campaign parameters for tracked destinations. Default: none.
+    #[must_use]
+    pub fn utm(mut self, utm: UtmSet) -> Self {
+        self.utm = utm;
+        self
+    }
+
+    /// The longest `href` a tracked link may have before its destination is stored instead of
+    /// sealed inline. Default: [`RewriteConfig::MAX_HREF`].
+    #[must_use]
+    pub fn max_href(mut self, chars: usize) -> Self {
+        self.max_href = chars;
+        self
+    }
+
     /// Checks the base URL and builds the config.
     ///
     /// # Errors
     /// [`ConfigError::BaseUrl`] when the base URL is not absolute http(s).
     pub fn build(self) -> Result<RewriteConfig, ConfigError> {
         let base = self.base_url.trim().trim_end_matches('/').to_string();
-        if crate::rewrite::link::absolute_http(&base).is_none() {
+        if crate::links::absolute_http(&base).is_none() {
             return Err(ConfigError::BaseUrl(self.base_url));
         }
         // Our tracking routes: never wrap an already-tracked link twice.
@@ -125,10 +177,20 @@ impl RewriteConfigBuilder {
             never_track.push(format!("{base}/preferences"));
         }
         never_track.extend(self.never_track);
+        // Destinations are compared once normalised too (`https://T.example:443/c/` is
+        // `https://t.example/c/`), so each prefix is also kept in its normalised form.
+        let normalised: Vec<String> = never_track
+            .iter()
+            .filter_map(|p| crate::links::destination(p))
+            .filter(|p| !never_track.contains(p))
+            .collect();
+        never_track.extend(normalised);
         Ok(RewriteConfig {
             base_url: base,
             never_track,
             pixel: self.pixel,
+            utm: self.utm,
+            max_href: self.max_href,
         })
     }
 }

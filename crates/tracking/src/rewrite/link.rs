@@ -3,9 +3,9 @@
 
 use std::ops::Range;
 
-use super::{LinkInfo, RewriteConfig};
-use crate::html;
-use crate::token::{EmailId, KeyRing, open_url};
+use super::{LinkInfo, RewriteConfig, StoredDestination};
+use crate::token::{DestinationId, EmailId, KeyRing, inline_click_len, open_url, stored_click_len};
+use crate::{html, links};
 
 /// Where a link was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,32 +34,32 @@ pub(crate) struct Site {
     pub control_has_placeholder: bool,
 }
 
-/// The trimmed URL when `url` is absolute `http://` or `https://` with something after `//`.
-pub(crate) fn absolute_http(url: &str) -> Option<&str> {
-    // The URL parser ignores leading and trailing C0 controls and spaces; so do we.
-    let url = url.trim_matches(|c: char| c <= ' ');
-    let lower = |n: usize| url.get(..n).map(str::to_ascii_lowercase);
-    let rest = if lower(7).as_deref() == Some("http://") {
-        &url[7..]
-    } else if lower(8).as_deref() == Some("https://") {
-        &url[8..]
-    } else {
-        return None;
-    };
-    match rest.bytes().next() {
-        None | Some(b'/' | b'?' | b'#' | b'\\') => None,
-        Some(_) => Some(url),
-    }
+/// What a link's `href` comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Href {
+    /// Tracked: the final destination (normalised, campaign parameters added).
+    Tracked(String),
+    /// An http(s) link left as written because it is opted out or never tracked: its normalised
+    /// destination (the text part leaves the same link alone).
+    OptedOut(String),
+    /// Not an http(s) link Beacon could follow: left as written.
+    Other,
 }
 
-/// The URL to seal for a raw `href` value, or `None` when the link is left as written.
-pub(crate) fn tracked_url(raw_href: &str, notrack: bool, config: &RewriteConfig) -> Option<String> {
-    if notrack {
-        return None;
-    }
+/// Decides a raw `href` value (as written in the HTML, entities and all).
+pub(crate) fn decide_href(raw_href: &str, notrack: bool, config: &RewriteConfig) -> Href {
     let decoded = html::decode_attribute(raw_href);
-    let url = absolute_http(&decoded)?;
-    (!config.is_excluded(url)).then(|| url.to_string())
+    let Some(dest) = links::destination(&decoded) else {
+        return Href::Other;
+    };
+    // Never-tracked prefixes are compared with the URL as written and as normalised, so
+    // neither a default port nor an upper-case host slips an unsubscribe link into tracking.
+    let written = decoded.trim_matches(|c: char| c <= ' ');
+    if notrack || config.is_excluded(written) || config.is_excluded(&dest) {
+        Href::OptedOut(dest)
+    } else {
+        Href::Tracked(config.utm().apply(&dest))
+    }
 }
 
 /// Assigns link indexes in document order and pairs an Outlook VML button with its HTML twin.
@@ -71,6 +71,23 @@ pub(crate) struct Numbering {
 }
 
 impl Numbering {
+    /// Numbering that goes on after `links` (the text part after the HTML part).
+    pub fn continuing(links: Vec<LinkInfo>) -> Self {
+        Self { links, last: None }
+    }
+
+    /// A new link at the next index, never a twin; its index.
+    pub fn push(&mut self, url: String) -> u32 {
+        let index = u32::try_from(self.links.len()).unwrap_or(u32::MAX);
+        self.links.push(LinkInfo {
+            index,
+            url,
+            tag: None,
+        });
+        self.last = None;
+        index
+    }
+
     /// The index for a tracked link, and the tag its token carries. A link whose neighbour of
     /// the other kind (VML ↔ HTML) has the same URL and a compatible tag is that neighbour's
     /// twin and shares its index, tag and therefore its click URL.
@@ -98,12 +115,16 @@ impl Numbering {
     }
 }
 
-/// Everything needed to seal one email's links.
+/// Everything needed to seal one email's links, and what sealing them produced.
 pub(crate) struct Sealer<'a> {
     pub config: &'a RewriteConfig,
     pub keyring: &'a KeyRing,
     pub email_id: EmailId,
     pub numbering: Numbering,
+    /// Destinations too long to seal inline, each once.
+    pub stored: Vec<StoredDestination>,
+    /// Destinations of opted-out links, each once.
+    pub opted_out: Vec<String>,
 }
 
 impl<'a> Sealer<'a> {
@@ -113,6 +134,15 @@ impl<'a> Sealer<'a> {
             keyring,
             email_id,
             numbering: Numbering::default(),
+            stored: Vec::new(),
+            opted_out: Vec::new(),
+        }
+    }
+
+    /// Notes a link left as written because it is opted out.
+    pub fn opt_out(&mut self, dest: String) {
+        if !self.opted_out.contains(&dest) {
+            self.opted_out.push(dest);
         }
     }
 
@@ -125,16 +155,43 @@ impl<'a> Sealer<'a> {
         out: &mut String,
     ) {
         let (index, _) = self.numbering.assign(kind, url, tag);
+        let href = self.click_url(index);
+        out.push('"');
+        html::escape_into(&href, out);
+        out.push('"');
+    }
+
+    /// The click URL of the tracked link `index`: its destination sealed inline when the URL
+    /// stays within the config's `max_href`, otherwise its start stored and referenced by id,
+    /// the rest sealed (see [`StoredDestination`]).
+    pub fn click_url(&mut self, index: u32) -> String {
         let link = &self.numbering.links[index as usize];
-        let token =
+        let base = self.config.base_url();
+        // The base is the only part that can need HTML escaping (tokens are base64url).
+        let base_len = html::escape(base).len() + "/c/".len();
+        let max = self.config.max_href();
+        let tag = link.tag.as_deref();
+        let token = if base_len + inline_click_len(index, &link.url, tag) <= max {
             self.keyring
-                .seal_click_parts(self.email_id, index, &link.url, link.tag.as_deref());
-        // The token is base64url: only the base URL can need escaping.
-        out.push('"');
-        html::escape_into(self.config.base_url(), out);
-        out.push_str("/c/");
-        out.push_str(&token);
-        out.push('"');
+                .seal_click_parts(self.email_id, index, &link.url, tag)
+        } else {
+            let mut room = (max.saturating_sub(base_len) * 3 / 4).saturating_sub(50);
+            while room > 0 && base_len + stored_click_len(index, room) > max {
+                room -= 1;
+            }
+            let (start, rest) = link.url.split_at(cut(&link.url, room));
+            let id = DestinationId::of(start, tag);
+            if self.stored.iter().all(|s| s.id != id) {
+                self.stored.push(StoredDestination {
+                    id,
+                    url: start.to_string(),
+                    tag: link.tag.clone(),
+                });
+            }
+            self.keyring
+                .seal_click_stored(self.email_id, index, id, rest)
+        };
+        crate::token::click_url(base, &token)
     }
 
     /// Writes the open pixel.
@@ -147,6 +204,20 @@ impl<'a> Sealer<'a> {
         html::escape_into(&src, out);
         out.push_str(PIXEL_ATTRS);
     }
+}
+
+/// Where to cut a long destination into a stored start and a sealed rest: the earliest `/`,
+/// `?`, `&`, `=` or `#` after the host from which the rest fits in `room` bytes, or the end.
+fn cut(url: &str, room: usize) -> usize {
+    let path = url
+        .find("://")
+        .and_then(|s| url[s + 3..].find('/').map(|p| s + 3 + p))
+        .unwrap_or(url.len());
+    url.char_indices()
+        .filter(|&(i, c)| i >= path && matches!(c, '/' | '?' | '&' | '=' | '#'))
+        .map(|(i, _)| i)
+        .find(|&i| url.len() - i <= room)
+        .unwrap_or(url.len())
 }
 
 /// A 1×1 transparent image: empty `alt` so screen readers skip it, no border, and taken out of
@@ -169,32 +240,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn absolute_http_only() {
-        for yes in [
-            "http://a",
-            "HTTPS://a.b/c",
-            " https://x.com ",
-            "https://ü.de/ä",
+    fn hrefs_are_decided_on_their_destination() {
+        let config = RewriteConfig::builder("https://t.example:443")
+            .utm(links::UtmSet::new([("utm_source", "b")]).unwrap())
+            .build()
+            .unwrap();
+        let tracked = |s: &str| Href::Tracked(s.to_string());
+        let out = |s: &str| Href::OptedOut(s.to_string());
+        for (raw, notrack, want) in [
+            (
+                "https://x.com/a&amp;b",
+                false,
+                tracked("https://x.com/a&b?utm_source=b"),
+            ),
+            ("https://x.com/#f", true, out("https://x.com/#f")),
+            (
+                "https://t.example:443/unsubscribe/x",
+                false,
+                out("https://t.example/unsubscribe/x"),
+            ),
+            (
+                "HTTPS://T.EXAMPLE/unsubscribe",
+                false,
+                out("https://t.example/unsubscribe"),
+            ),
+            (
+                "https://t.example/c/abc",
+                false,
+                out("https://t.example/c/abc"),
+            ),
+            ("mailto:a@b.c", false, Href::Other),
+            ("https://a b/", false, Href::Other),
         ] {
-            assert!(absolute_http(yes).is_some(), "{yes}");
+            assert_eq!(decide_href(raw, notrack, &config), want, "{raw}");
         }
-        for no in [
-            "",
-            "#top",
-            "/path",
-            "mailto:a@b",
-            "tel:1",
-            "sms:1",
-            "javascript:x",
-            "ftp://a",
-            "https://",
-            "https:///x",
-            "//cdn.x/y",
-            "http:x",
-            "https:\\\\x",
-        ] {
-            assert!(absolute_http(no).is_none(), "{no}");
-        }
+    }
+
+    #[test]
+    fn long_destinations_are_cut_where_recipients_differ_least() {
+        let long = format!("https://x.com/r?ids={}", "1,".repeat(500));
+        assert_eq!(cut(&format!("{long}&u=42"), 20), long.len());
+        assert_eq!(cut(&format!("{long}&u=4242"), 20), long.len());
+        assert_eq!(cut(&long, 20), long.len(), "nothing fits: all stored");
+        assert_eq!(cut("https://x.com/a/b", 100), "https://x.com".len());
+        assert_eq!(cut("https://x.com", 100), "https://x.com".len());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The streaming rewriter and the one-shot [`rewrite_html`] built on it.
 
-use super::link::{Edit, Sealer, Site, tracked_url};
+use super::link::{Edit, Href, Sealer, Site, decide_href};
 use super::scan::{ScanState, Scanner};
 use super::{LinkInfo, RewriteConfig, Rewritten};
 use crate::html;
@@ -79,7 +79,13 @@ impl<'a, O: FnMut(&[u8])> Rewriter<'a, O> {
     }
 
     /// Ends the input, writes the rest (and the pixel) and returns the tracked links.
-    pub fn end(mut self) -> Vec<LinkInfo> {
+    pub fn end(self) -> Vec<LinkInfo> {
+        self.finish().links
+    }
+
+    /// [`Rewriter::end`], also returning the stored and opted-out destinations (the output
+    /// went to the sink, so the result's `html` is empty).
+    pub fn finish(mut self) -> Rewritten {
         self.scanner.end();
         let (end, body_end) = {
             let st = self.scanner.state.borrow();
@@ -93,7 +99,13 @@ impl<'a, O: FnMut(&[u8])> Rewriter<'a, O> {
             (self.out)(self.scratch.as_bytes());
         }
         self.emit_until(end);
-        self.sealer.numbering.links
+        let sealer = self.sealer;
+        Rewritten {
+            html: String::new(),
+            links: sealer.numbering.links,
+            stored: sealer.stored,
+            opted_out: sealer.opted_out,
+        }
     }
 
     /// Writes the input up to the absolute offset `limit`, applying the edits of every site
@@ -126,8 +138,17 @@ impl<'a, O: FnMut(&[u8])> Rewriter<'a, O> {
         let text = |r: &std::ops::Range<usize>| {
             std::str::from_utf8(&st.buf[r.start - st.base..r.end - st.base]).ok()
         };
-        let url =
-            text(&site.href_raw).and_then(|raw| tracked_url(raw, site.notrack, self.sealer.config));
+        let href = text(&site.href_raw).map_or(Href::Other, |raw| {
+            decide_href(raw, site.notrack, self.sealer.config)
+        });
+        let url = match href {
+            Href::Tracked(url) => Some(url),
+            Href::OptedOut(dest) => {
+                self.sealer.opt_out(dest);
+                None
+            }
+            Href::Other => None,
+        };
         for (range, edit) in site.edits() {
             match edit {
                 Edit::Href => {
@@ -190,9 +211,9 @@ pub fn rewrite_html(
         out.extend_from_slice(b)
     });
     rw.write(html.as_bytes());
-    let links = rw.end();
+    let mut rewritten = rw.finish();
     // Edits only replace whole ASCII-delimited ranges of valid UTF-8 input.
-    let html = String::from_utf8(out)
+    rewritten.html = String::from_utf8(out)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Rewritten { html, links }
+    rewritten
 }

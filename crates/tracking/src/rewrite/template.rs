@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use super::link::{Edit, LinkKind, Sealer, Site, tracked_url};
+use super::link::{Edit, Href, LinkKind, Sealer, Site, decide_href};
 use super::scan::{Regions, Scanner};
 use super::{RewriteConfig, Rewritten, rewrite_html};
 use crate::html;
@@ -72,7 +72,7 @@ struct Slot {
     raw_has_vars: bool,
     tag: Option<String>,
     /// The decision, when the `href` has no variables.
-    fixed: Option<Option<String>>,
+    fixed: Option<Href>,
 }
 
 impl CompiledTemplate {
@@ -157,6 +157,8 @@ impl CompiledTemplate {
         Rewritten {
             html: out,
             links: sealer.numbering.links,
+            stored: sealer.stored,
+            opted_out: sealer.opted_out,
         }
     }
 
@@ -174,18 +176,21 @@ impl Slot {
         } else {
             Cow::Borrowed(&self.raw)
         };
-        let url = match &self.fixed {
+        let href = match &self.fixed {
             Some(fixed) => fixed.clone(),
-            None => tracked_url(&raw, self.notrack, sealer.config),
+            None => decide_href(&raw, self.notrack, sealer.config),
         };
-        match url {
-            Some(url) => {
+        match href {
+            Href::Tracked(url) => {
                 let tag = self.tag.as_ref().map(|t| {
                     html::decode_attribute(&vars::substitute(t, vars, Escape::Html)).into_owned()
                 });
                 sealer.write_href(self.kind, url, tag, out);
             }
-            None => {
+            other => {
+                if let Href::OptedOut(dest) = other {
+                    sealer.opt_out(dest);
+                }
                 out.push_str(self.quote);
                 out.push_str(&raw);
                 out.push_str(self.quote);
@@ -260,7 +265,7 @@ fn slot(html: &str, site: &Site, config: &RewriteConfig) -> Slot {
     Slot {
         kind: site.kind,
         notrack: site.notrack,
-        fixed: (!raw_has_vars).then(|| tracked_url(&raw, site.notrack, config)),
+        fixed: (!raw_has_vars).then(|| decide_href(&raw, site.notrack, config)),
         raw,
         quote,
         raw_has_vars,

@@ -4,7 +4,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::wire::{self, Kind, TAG_LEN};
-use super::{ClickToken, EmailId, TokenError};
+use super::{ClickToken, DestinationId, EmailId, Target, TokenError};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -109,22 +109,25 @@ impl KeyRing {
     /// Seals a click token.
     #[must_use]
     pub fn seal_click(&self, click: &ClickToken) -> String {
-        let ClickToken {
-            email_id,
-            link_index,
-            url,
-            tag,
-        } = click;
-        self.seal_click_parts(*email_id, *link_index, url, tag.as_deref())
+        match &click.target {
+            Target::Inline { url, tag } => {
+                self.seal_click_parts(click.email_id, click.link_index, url, tag.as_deref())
+            }
+            Target::Stored { id, suffix } => {
+                self.seal_click_stored(click.email_id, click.link_index, *id, suffix)
+            }
+        }
     }
 
-    /// [`KeyRing::seal_click`] from borrowed parts, without building a [`ClickToken`].
+    /// [`KeyRing::seal_click`] of an inline target from borrowed parts, without building a
+    /// [`ClickToken`]. `url` should be the final `Location` (see [`crate::links`]).
     ///
     /// ```
-    /// # use beacon_tracking::token::{ClickToken, KeyRing, SigningKey};
+    /// # use beacon_tracking::token::{ClickToken, KeyRing, SigningKey, Target};
     /// let ring = KeyRing::new(SigningKey::new(1, [3; 32]), vec![]);
     /// let token = ring.seal_click_parts([1; 16], 0, "https://x.com/", Some("cta"));
-    /// assert_eq!(ring.open_click(&token).unwrap().tag.as_deref(), Some("cta"));
+    /// let Target::Inline { tag, .. } = ring.open_click(&token).unwrap().target else { panic!() };
+    /// assert_eq!(tag.as_deref(), Some("cta"));
     /// ```
     #[must_use]
     pub fn seal_click_parts(
@@ -143,22 +146,40 @@ impl KeyRing {
         self.seal(payload)
     }
 
+    /// Seals a click token whose destination starts with what is stored under `id` and ends
+    /// with `suffix` (`4/3 × (52 + suffix)` characters).
+    #[must_use]
+    pub fn seal_click_stored(
+        &self,
+        email_id: EmailId,
+        link_index: u32,
+        id: DestinationId,
+        suffix: &str,
+    ) -> String {
+        let mut payload = Vec::with_capacity(2 + 16 + 5 + 16 + suffix.len() + TAG_LEN);
+        let target = (id, suffix);
+        wire::write_click_stored(&mut payload, self.signing.0, email_id, link_index, target);
+        self.seal(payload)
+    }
+
     /// Verifies an open token and returns its email id.
     ///
     /// # Errors
     /// Any [`TokenError`]: the token is malformed, of the wrong kind, sealed with an unknown key
     /// or altered.
     pub fn open_open(&self, token: &str) -> Result<EmailId, TokenError> {
-        let payload = self.verify(token, Kind::Open)?;
+        let payload = self.verify(token, |k| k == Kind::Open as u8)?;
         wire::read_open(&payload)
     }
 
-    /// Verifies a click token and returns what it carries.
+    /// Verifies a click token and returns what it carries. An inline target's URL is the
+    /// `Location` to answer (a token sealed before destinations were normalised is normalised
+    /// here).
     ///
     /// # Errors
     /// As [`KeyRing::open_open`].
     pub fn open_click(&self, token: &str) -> Result<ClickToken, TokenError> {
-        let payload = self.verify(token, Kind::Click)?;
+        let payload = self.verify(token, Kind::is_click)?;
         wire::read_click(&payload)
     }
 
@@ -170,12 +191,12 @@ impl KeyRing {
     }
 
     /// Decodes, checks kind and key, verifies the tag in constant time; returns the payload.
-    fn verify(&self, token: &str, expected: Kind) -> Result<Vec<u8>, TokenError> {
+    fn verify(&self, token: &str, expected: fn(u8) -> bool) -> Result<Vec<u8>, TokenError> {
         let mut bytes = wire::decode(token)?;
         if bytes.len() < 2 + TAG_LEN {
             return Err(TokenError::Malformed);
         }
-        if bytes[0] != expected as u8 {
+        if !expected(bytes[0]) {
             return Err(TokenError::WrongKind);
         }
         let key_id = bytes[1];

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{ClickToken, EmailId, TokenError};
+use super::{ClickToken, DestinationId, EmailId, Target, TokenError};
 
 /// Bytes of HMAC-SHA256 kept: 128 bits.
 pub(super) const TAG_LEN: usize = 16;
@@ -13,7 +13,18 @@ pub(super) const TAG_LEN: usize = 16;
 #[repr(u8)]
 pub(super) enum Kind {
     Open = 1,
-    Click = 2,
+    /// Sealed before destinations were normalised: opened, never sealed.
+    ClickLegacy = 2,
+    Click = 3,
+    ClickStored = 4,
+}
+
+impl Kind {
+    pub(super) fn is_click(byte: u8) -> bool {
+        [Kind::ClickLegacy, Kind::Click, Kind::ClickStored]
+            .iter()
+            .any(|k| *k as u8 == byte)
+    }
 }
 
 pub(super) fn encode(bytes: &[u8]) -> String {
@@ -38,6 +49,31 @@ pub(super) fn click_capacity(url: &str, tag: Option<&str>) -> usize {
     2 + 16 + 5 + 5 + tag.map_or(0, str::len) + url.len()
 }
 
+/// The base64url length of an inline click token (payload and tag), without building it.
+pub(crate) fn inline_click_len(link_index: u32, url: &str, tag: Option<&str>) -> usize {
+    let tag_len = match tag {
+        None => 1,
+        Some(t) => varint_len(u32::try_from(t.len() + 1).unwrap_or(u32::MAX)) + t.len(),
+    };
+    let bytes = 2 + 16 + varint_len(link_index) + tag_len + url.len() + TAG_LEN;
+    (bytes * 4).div_ceil(3)
+}
+
+/// The base64url length of a stored click token whose URL suffix has `suffix_len` bytes.
+pub(crate) fn stored_click_len(link_index: u32, suffix_len: usize) -> usize {
+    let bytes = 2 + 16 + varint_len(link_index) + 16 + suffix_len + TAG_LEN;
+    (bytes * 4).div_ceil(3)
+}
+
+fn varint_len(mut value: u32) -> usize {
+    let mut n = 1;
+    while value >= 0x80 {
+        value >>= 7;
+        n += 1;
+    }
+    n
+}
+
 pub(super) fn write_click(
     out: &mut Vec<u8>,
     key_id: u8,
@@ -59,6 +95,21 @@ pub(super) fn write_click(
     out.extend_from_slice(url.as_bytes());
 }
 
+pub(super) fn write_click_stored(
+    out: &mut Vec<u8>,
+    key_id: u8,
+    email_id: EmailId,
+    link_index: u32,
+    (id, suffix): (DestinationId, &str),
+) {
+    out.push(Kind::ClickStored as u8);
+    out.push(key_id);
+    out.extend_from_slice(&email_id);
+    write_varint(out, link_index);
+    out.extend_from_slice(&id.0);
+    out.extend_from_slice(suffix.as_bytes());
+}
+
 /// Reads a payload (kind and key id already checked).
 pub(super) fn read_open(payload: &[u8]) -> Result<EmailId, TokenError> {
     payload[2..]
@@ -66,7 +117,10 @@ pub(super) fn read_open(payload: &[u8]) -> Result<EmailId, TokenError> {
         .map_err(|_| TokenError::InvalidPayload)
 }
 
+/// Reads a click payload of any click kind (kind and key id already checked). A legacy URL
+/// is normalised here, so every caller gets the `Location` to answer.
 pub(super) fn read_click(payload: &[u8]) -> Result<ClickToken, TokenError> {
+    let kind = payload[0];
     let rest = &payload[2..];
     let email_id: EmailId = rest
         .get(..16)
@@ -74,6 +128,20 @@ pub(super) fn read_click(payload: &[u8]) -> Result<ClickToken, TokenError> {
         .ok_or(TokenError::InvalidPayload)?;
     let mut rest = &rest[16..];
     let link_index = read_varint(&mut rest)?;
+    if kind == Kind::ClickStored as u8 {
+        let id: [u8; 16] = rest
+            .get(..16)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(TokenError::InvalidPayload)?;
+        return Ok(ClickToken {
+            email_id,
+            link_index,
+            target: Target::Stored {
+                id: DestinationId(id),
+                suffix: utf8(&rest[16..])?,
+            },
+        });
+    }
     let tag = match read_varint(&mut rest)? {
         0 => None,
         n => {
@@ -83,11 +151,16 @@ pub(super) fn read_click(payload: &[u8]) -> Result<ClickToken, TokenError> {
             Some(utf8(bytes)?)
         }
     };
+    let mut url = utf8(rest)?;
+    if kind == Kind::ClickLegacy as u8
+        && let Some(normalised) = crate::links::destination(&url)
+    {
+        url = normalised;
+    }
     Ok(ClickToken {
         email_id,
         link_index,
-        url: utf8(rest)?,
-        tag,
+        target: Target::Inline { url, tag },
     })
 }
 
@@ -129,6 +202,25 @@ mod tests {
             let mut slice = buf.as_slice();
             assert_eq!(read_varint(&mut slice), Ok(v));
             assert!(slice.is_empty());
+        }
+    }
+
+    #[test]
+    fn inline_length_is_predicted() {
+        for (index, url, tag) in [
+            (0, "", None),
+            (127, "https://x.com/", Some("")),
+            (128, "https://x.com/ü", Some("cta")),
+            (u32::MAX, &"a".repeat(300)[..], Some(&"t".repeat(200)[..])),
+        ] {
+            let mut out = Vec::new();
+            write_click(&mut out, 1, ([0; 16], index, url, tag));
+            out.extend_from_slice(&[0; TAG_LEN]);
+            assert_eq!(inline_click_len(index, url, tag), encode(&out).len());
+            let mut out = Vec::new();
+            write_click_stored(&mut out, 1, [0; 16], index, (DestinationId([0; 16]), url));
+            out.extend_from_slice(&[0; TAG_LEN]);
+            assert_eq!(stored_click_len(index, url.len()), encode(&out).len());
         }
     }
 

@@ -1,0 +1,292 @@
+//! The link spellings: as senders write them, as public bug reports against other trackers
+//! show them, and the ones Beacon leaves alone.
+
+/// (case, attributes as written after `<a `, where it must lead; `None`: left as written).
+pub fn table(base: &str) -> Vec<(&'static str, String, Option<String>)> {
+    let long_x = "x".repeat(3000);
+    let long_y = "y".repeat(2500);
+    let rows: Vec<(&str, String, Option<String>)> = vec![
+        (
+            "plain",
+            r#"href="https://example.com/a""#.into(),
+            Some("https://example.com/a".into()),
+        ),
+        (
+            "amp",
+            r#"href="https://example.com/?a=1&amp;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "wordpress-038",
+            r#"href="https://example.com/?a=1&#038;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "numeric-38",
+            r#"href="https://example.com/?a=1&#38;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "hex-26",
+            r#"href="https://example.com/?a=1&#x26;b=2""#.into(),
+            Some("https://example.com/?a=1&b=2".into()),
+        ),
+        (
+            "space-path",
+            r#"href="https://example.com/my file.pdf""#.into(),
+            Some("https://example.com/my%20file.pdf".into()),
+        ),
+        (
+            "space-query",
+            r#"href="https://example.com/search?q=red shoes""#.into(),
+            Some("https://example.com/search?q=red%20shoes".into()),
+        ),
+        (
+            "escaped-space-kept",
+            r#"href="https://example.com/my%20file.pdf""#.into(),
+            Some("https://example.com/my%20file.pdf".into()),
+        ),
+        (
+            "2F-kept",
+            r#"href="https://example.com/a%2Fb?next=%2Fhome""#.into(),
+            Some("https://example.com/a%2Fb?next=%2Fhome".into()),
+        ),
+        (
+            "26-kept",
+            r#"href="https://example.com/?q=tom%26jerry&amp;x=1""#.into(),
+            Some("https://example.com/?q=tom%26jerry&x=1".into()),
+        ),
+        (
+            "lowercase-escape-kept",
+            r#"href="https://example.com/%c3%a9""#.into(),
+            Some("https://example.com/%c3%a9".into()),
+        ),
+        (
+            "stray-percent",
+            r#"href="https://example.com/?discount=100%""#.into(),
+            Some("https://example.com/?discount=100%".into()),
+        ),
+        (
+            "non-ascii-path",
+            r#"href="https://example.com/café""#.into(),
+            Some("https://example.com/caf%C3%A9".into()),
+        ),
+        (
+            "non-ascii-query",
+            r#"href="https://example.com/?city=Zürich""#.into(),
+            Some("https://example.com/?city=Z%C3%BCrich".into()),
+        ),
+        (
+            "non-ascii-fragment",
+            r#"href="https://example.com/#été""#.into(),
+            Some("https://example.com/#%C3%A9t%C3%A9".into()),
+        ),
+        (
+            "emoji",
+            r#"href="https://example.com/🎉?e=😀""#.into(),
+            Some("https://example.com/%F0%9F%8E%89?e=%F0%9F%98%80".into()),
+        ),
+        (
+            "idn-host",
+            r#"href="https://bücher.de/""#.into(),
+            Some("https://xn--bcher-kva.de/".into()),
+        ),
+        (
+            "idn-host-and-path",
+            r#"href="https://例え.jp/パス""#.into(),
+            Some("https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9".into()),
+        ),
+        (
+            "mixed-escapes",
+            r#"href="https://example.com/ä%C3%A4""#.into(),
+            Some("https://example.com/%C3%A4%C3%A4".into()),
+        ),
+        (
+            "upper-case",
+            r#"href="HTTPS://WWW.Example.COM/Path""#.into(),
+            Some("https://www.example.com/Path".into()),
+        ),
+        (
+            "default-port",
+            r#"href="https://example.com:443/x""#.into(),
+            Some("https://example.com/x".into()),
+        ),
+        (
+            "other-port",
+            r#"href="http://example.com:8080/x""#.into(),
+            Some("http://example.com:8080/x".into()),
+        ),
+        (
+            "ip-host",
+            r#"href="http://192.168.0.1/x""#.into(),
+            Some("http://192.168.0.1/x".into()),
+        ),
+        (
+            "whitespace-around",
+            "href=\"  https://example.com/ws \n\"".into(),
+            Some("https://example.com/ws".into()),
+        ),
+        (
+            "newline-inside",
+            "href=\"https://exam\nple.com/line\tbreak\"".into(),
+            Some("https://example.com/linebreak".into()),
+        ),
+        (
+            "protocol-relative",
+            r#"href="//cdn.example.com/file.png""#.into(),
+            Some("https://cdn.example.com/file.png".into()),
+        ),
+        (
+            "dot-segments",
+            r#"href="https://example.com/a/./b/../c""#.into(),
+            Some("https://example.com/a/c".into()),
+        ),
+        (
+            "backslashes",
+            r#"href="https://example.com\path\x""#.into(),
+            Some("https://example.com/path/x".into()),
+        ),
+        (
+            "nested-encoded",
+            r#"href="https://example.com/r?url=https%3A%2F%2Fo.com%2F%3Fa%3D1%26b%3D2""#.into(),
+            Some("https://example.com/r?url=https%3A%2F%2Fo.com%2F%3Fa%3D1%26b%3D2".into()),
+        ),
+        (
+            "nested-raw",
+            r#"href="https://example.com/r?url=https://o.com/?a=1&amp;b=2""#.into(),
+            Some("https://example.com/r?url=https://o.com/?a=1&b=2".into()),
+        ),
+        (
+            "nested-fragments",
+            r#"href="https://example.com/r?to=https://o.com/#x#y""#.into(),
+            Some("https://example.com/r?to=https://o.com/#x#y".into()),
+        ),
+        (
+            "apostrophe-path",
+            r#"href="https://example.com/it's-here""#.into(),
+            Some("https://example.com/it's-here".into()),
+        ),
+        (
+            "apostrophe-query",
+            r#"href="https://example.com/?name=O'Brien""#.into(),
+            Some("https://example.com/?name=O%27Brien".into()),
+        ),
+        (
+            "apostrophe-entity",
+            "href='https://example.com/?q=it&#39;s'".into(),
+            Some("https://example.com/?q=it%27s".into()),
+        ),
+        (
+            "quotes-entity",
+            r#"href="https://example.com/?q=&quot;hi&quot;""#.into(),
+            Some("https://example.com/?q=%22hi%22".into()),
+        ),
+        (
+            "angle-brackets",
+            r#"href="https://example.com/?q=&lt;b&gt;""#.into(),
+            Some("https://example.com/?q=%3Cb%3E".into()),
+        ),
+        (
+            "braces-pipe",
+            r#"href="https://example.com/?q={a}|b""#.into(),
+            Some("https://example.com/?q={a}|b".into()),
+        ),
+        (
+            "backtick-fragment",
+            r#"href="https://example.com/#a`b""#.into(),
+            Some("https://example.com/#a%60b".into()),
+        ),
+        (
+            "plus-kept",
+            r#"href="https://example.com/?q=a+b""#.into(),
+            Some("https://example.com/?q=a+b".into()),
+        ),
+        (
+            "empty-query-fragment",
+            r#"href="https://example.com/?#""#.into(),
+            Some("https://example.com/?#".into()),
+        ),
+        (
+            "unquoted",
+            "href=https://example.com/unquoted?a=1".into(),
+            Some("https://example.com/unquoted?a=1".into()),
+        ),
+        (
+            "merge-tag-query",
+            r#"href="https://example.com/?u={{id}}""#.into(),
+            Some("https://example.com/?u=42%20x&y".into()),
+        ),
+        (
+            "merge-tag-whole",
+            r#"href="{{link}}""#.into(),
+            Some("https://example.com/from-data?a=1&b=%C3%A9".into()),
+        ),
+        (
+            "merge-tag-fallback",
+            r#"href="https://example.com/{{missing ?? home}}""#.into(),
+            Some("https://example.com/home".into()),
+        ),
+        (
+            "merge-tag-host",
+            r#"href="https://{{sub}}.example.com/""#.into(),
+            Some("https://news.example.com/".into()),
+        ),
+        (
+            "tagged",
+            r#"href="https://example.com/tagged ü" data-beacon-tag="hero""#.into(),
+            Some("https://example.com/tagged%20%C3%BC".into()),
+        ),
+        (
+            "long",
+            format!(r#"href="https://example.com/long?data={long_x}""#),
+            Some(format!("https://example.com/long?data={long_x}")),
+        ),
+        (
+            "long-non-ascii",
+            format!(r#"href="https://example.com/ü/{long_y}#é""#),
+            Some(format!("https://example.com/%C3%BC/{long_y}#%C3%A9")),
+        ),
+        // Left exactly as written.
+        ("fragment", r##"href="#top""##.into(), None),
+        ("relative", r#"href="/path?x=1""#.into(), None),
+        (
+            "mailto",
+            r#"href="mailto:hi@example.com?subject=Hi there""#.into(),
+            None,
+        ),
+        ("tel", r#"href="tel:+1 555 0100""#.into(), None),
+        ("not-a-url", r#"href="https://exa mple.com/""#.into(), None),
+        (
+            "scheme-no-slashes",
+            r#"href="https:example.com""#.into(),
+            None,
+        ),
+        ("triple-slash", r#"href="///example.com/x""#.into(), None),
+        (
+            "unsubscribe",
+            format!(r#"href="{base}/unsubscribe/abc""#),
+            None,
+        ),
+        ("own-click-url", format!(r#"href="{base}/c/AAAA""#), None),
+    ];
+    rows
+}
+
+/// Opted-out links: left as written, marker removed. (case, attributes, href as delivered)
+pub const OPTED_OUT: &[(&str, &str, &str)] = &[
+    (
+        "notrack",
+        r#"href="https://example.com/private ü" data-beacon-notrack"#,
+        "https://example.com/private ü",
+    ),
+    (
+        "sendgrid",
+        r#"href="https://example.com/sg" clicktracking="off""#,
+        "https://example.com/sg",
+    ),
+    (
+        "ses",
+        r#"href="https://example.com/ses" ses:no-track"#,
+        "https://example.com/ses",
+    ),
+];
