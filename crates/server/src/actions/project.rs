@@ -1,9 +1,11 @@
 //! A project's settings: name, tracking mode, API keys, and its creation and deletion.
 
 use beacon_tracking::policy::TrackingMode;
+use serde_json::Value;
 
 use crate::engine::TrackingEngine;
 use crate::error::{ApiError, ApiResult};
+use crate::links::LinkSettings;
 use crate::store::projects::{self, Project};
 use crate::store::{Db, memberships};
 
@@ -43,10 +45,15 @@ pub fn parse_mode(engine: &TrackingEngine, raw: &str) -> ApiResult<TrackingMode>
 pub struct Changes<'a> {
     pub name: Option<&'a str>,
     pub tracking: Option<&'a str>,
+    /// The campaign parameters added to tracked links: an object name → value, replacing the
+    /// whole set (`null` or `{}`: none). Rules in `crate::links`.
+    pub utm: Option<&'a Value>,
+    /// Track the plain-text part's links too.
+    pub track_text_links: Option<bool>,
 }
 
-/// Checks every change before applying any, then saves them. The tracking mode applies to the
-/// next send (each send reads the project's mode when it is queued).
+/// Checks every change before applying any, then saves them. The tracking mode and the link
+/// settings apply to the next send (each send reads the project when it is queued).
 pub async fn update(
     db: &Db,
     engine: &TrackingEngine,
@@ -58,6 +65,8 @@ pub async fn update(
         .tracking
         .map(|m| parse_mode(engine, m))
         .transpose()?;
+    let mut links = LinkSettings::of(project);
+    links.change(changes.utm, changes.track_text_links)?;
     if let Some(name) = name {
         project.name = name;
     }
@@ -65,6 +74,9 @@ pub async fn update(
         project.tracking_mode = mode.as_str().to_string();
     }
     projects::update(db, &project.id, &project.name, &project.tracking_mode).await?;
+    if changes.utm.is_some() || changes.track_text_links.is_some() {
+        crate::links::save(db, project, &links).await?;
+    }
     Ok(())
 }
 

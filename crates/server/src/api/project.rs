@@ -65,16 +65,14 @@ async fn patch_project(
     SecretKey(mut project): SecretKey,
     Body(patch): Body<Patch>,
 ) -> ApiResult<Json<Value>> {
-    // Every change is checked before any is saved.
-    let mut links = LinkSettings::of(&project);
-    links.change(patch.utm.as_ref(), patch.track_text_links)?;
     let engine = &state.settings.tracking_engine;
     let changes = actions::project::Changes {
         name: patch.name.as_deref(),
         tracking: patch.tracking.as_deref(),
+        utm: patch.utm.as_ref(),
+        track_text_links: patch.track_text_links,
     };
     actions::project::update(&state.db, engine, &mut project, changes).await?;
-    crate::links::save(&state.db, &mut project, &links).await?;
     Ok(Json(
         json!({ "success": true, "data": view(&project, engine) }),
     ))

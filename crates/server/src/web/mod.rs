@@ -53,6 +53,7 @@ pub fn routes() -> Router<AppState> {
             "/settings/tracking",
             get(settings::tracking).post(settings::save_tracking),
         )
+        .route("/settings/links", post(settings::save_links))
         .route("/settings/keys", get(settings::keys))
         .route("/settings/keys/regenerate", post(settings::regenerate))
         .route("/settings/team", get(team::page).post(team::add))

@@ -94,6 +94,7 @@ pub fn notice(code: Option<&str>) -> &'static str {
     match code {
         Some("saved") => "Saved.",
         Some("tracking") => "Tracking mode saved: it applies from the next send.",
+        Some("links") => "Link settings saved: they apply from the next send.",
         Some("keys") => "New keys made. The old ones no longer work: update your integrations.",
         Some("added") => "Contact added.",
         Some("updated") => "Contact updated.",

@@ -7,12 +7,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use beacon_tracking::policy::TrackingMode;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::page::{Errors, Nav, PageResult, notice, with_status};
 use super::session::{Form, Member};
 use crate::actions;
 use crate::config::HitIp;
 use crate::error::ApiError;
+use crate::links::LinkSettings;
 use crate::startup::AppState;
 
 #[derive(Deserialize)]
@@ -57,7 +59,50 @@ struct TrackingPage {
     engine: &'static str,
     hit_ip: &'static str,
     hit_user_agent: bool,
+    /// The campaign parameters, one `name=value` a line, as saved or as typed.
+    utm: String,
+    track_text: bool,
     errors: Errors,
+}
+
+/// The project's campaign parameters as the form shows them: one `name=value` a line.
+fn utm_lines(project: &crate::store::projects::Project) -> String {
+    let view = LinkSettings::of(project).view();
+    view["utm"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// `name=value` lines into the object the rule takes; a line without `=` is refused here, the
+/// names and values by `crate::links`.
+fn parse_utm_lines(text: &str) -> Result<Value, ApiError> {
+    let mut map = Map::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(ApiError::invalid(
+                "utm",
+                format!(
+                    "line {}: write name=value, like utm_source=newsletter",
+                    n + 1
+                ),
+            ));
+        };
+        map.insert(
+            name.trim().to_string(),
+            Value::String(value.trim().to_string()),
+        );
+    }
+    Ok(Value::Object(map))
 }
 
 fn tracking_page(
@@ -65,6 +110,7 @@ fn tracking_page(
     m: &Member,
     chosen: &str,
     notice: &'static str,
+    links: (String, bool),
     errors: Errors,
 ) -> TrackingPage {
     let engine = &state.settings.tracking_engine;
@@ -93,8 +139,15 @@ fn tracking_page(
             HitIp::None => "none",
         },
         hit_user_agent: state.settings.hit_user_agent,
+        utm: links.0,
+        track_text: links.1,
         errors,
     }
+}
+
+/// The link settings as saved.
+fn saved_links(m: &Member) -> (String, bool) {
+    (utm_lines(&m.project), m.project.track_text_links != 0)
 }
 
 pub async fn tracking(
@@ -107,6 +160,7 @@ pub async fn tracking(
         &m,
         &m.project.tracking_mode,
         notice(q.notice.as_deref()),
+        saved_links(&m),
         Errors::none(),
     );
     Ok(page.into_response())
@@ -141,7 +195,61 @@ pub async fn save_tracking(
         Ok(()) => Ok(Redirect::to(&m.url("/settings/tracking?notice=tracking")).into_response()),
         Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => {
-            let page = tracking_page(&state, &m, &f.tracking, "", Errors::from_api(&e));
+            let page = tracking_page(
+                &state,
+                &m,
+                &f.tracking,
+                "",
+                saved_links(&m),
+                Errors::from_api(&e),
+            );
+            Ok(with_status(e.status(), page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinksForm {
+    #[serde(default)]
+    utm: String,
+    track_text: Option<String>,
+}
+
+/// Saves the campaign parameters and the text-part flag through the same rule as
+/// `PATCH /v1/project` (`utm`, `trackTextLinks`).
+pub async fn save_links(
+    State(state): State<AppState>,
+    m: Member,
+    Form(f): Form<LinksForm>,
+) -> PageResult {
+    m.require_manager()?;
+    let mut project = m.project.clone();
+    let outcome = match parse_utm_lines(&f.utm) {
+        Ok(utm) => {
+            let changes = actions::project::Changes {
+                utm: Some(&utm),
+                track_text_links: Some(f.track_text.is_some()),
+                ..Default::default()
+            };
+            let engine = &state.settings.tracking_engine;
+            actions::project::update(&state.db, engine, &mut project, changes).await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&m.url("/settings/tracking?notice=links")).into_response()),
+        Err(e @ ApiError::Internal(_)) => Err(e.into()),
+        Err(e) => {
+            // `utm.<name>` names a parameter: shown at the parameters' field.
+            let mut errors = Errors::none();
+            let field = if e.field().is_some_and(|f| f.starts_with("utm")) {
+                "utm"
+            } else {
+                ""
+            };
+            errors.add(field, &e.to_string());
+            let typed = (f.utm.clone(), f.track_text.is_some());
+            let page = tracking_page(&state, &m, &m.project.tracking_mode, "", typed, errors);
             Ok(with_status(e.status(), page))
         }
     }

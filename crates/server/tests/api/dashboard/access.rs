@@ -74,7 +74,7 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
             "GET {path} leaked"
         );
     }
-    let forms: [(String, Vec<(&str, &str)>); 14] = [
+    let forms: [(String, Vec<(&str, &str)>); 15] = [
         (format!("/p/{a}/contacts"), vec![("email", "x@example.com")]),
         (
             format!("/p/{a}/contacts/{cid}/subscription"),
@@ -88,6 +88,10 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         (
             format!("/p/{a}/settings/keys/regenerate"),
             vec![("confirm", "on")],
+        ),
+        (
+            format!("/p/{a}/settings/links"),
+            vec![("utm", "utm_source=b")],
         ),
         (
             format!("/p/{a}/settings/team"),

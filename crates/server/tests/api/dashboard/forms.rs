@@ -67,6 +67,61 @@ async fn the_tracking_mode_saved_on_the_page_decides_the_next_send() {
 }
 
 #[tokio::test]
+async fn link_settings_saved_on_the_page_are_the_apis() {
+    let app = spawn_app().await;
+    let (v, pid) = owner(&app).await;
+    let page_path = format!("/p/{pid}/settings/tracking");
+    let links = format!("/p/{pid}/settings/links");
+    let csrf = v.page(&page_path).await.csrf();
+    let r = v
+        .post(
+            &links,
+            &csrf,
+            &[
+                ("utm", "utm_source=newsletter\n\n utm_medium = email \n"),
+                ("track_text", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let project = app.get_json("/v1/project").await["data"].clone();
+    assert_eq!(
+        project["utm"],
+        json!({ "utm_source": "newsletter", "utm_medium": "email" })
+    );
+    assert_eq!(project["trackTextLinks"], true);
+    let page = v.page(&r.location).await;
+    assert!(page.text("p.notice").contains("Link settings saved"));
+    // (Page::text joins lines with a space.)
+    assert_eq!(page.text("#utm"), "utm_medium=email utm_source=newsletter");
+    assert_eq!(page.attrs("#track-text[checked]", "name"), ["track_text"]);
+    // A line that is not name=value, or a name the rule refuses, is shown at the field with
+    // what was typed; nothing changes.
+    let bad = v
+        .post(&links, &csrf, &[("utm", "utm_source newsletter")])
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text("#utm-error").contains("line 1: write name=value"));
+    assert_eq!(bad.text("#utm"), "utm_source newsletter");
+    let bad = v.post(&links, &csrf, &[("utm", "=x")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(!bad.text("#utm-error").is_empty());
+    assert_eq!(
+        app.get_json("/v1/project").await["data"]["utm"],
+        project["utm"]
+    );
+    // Clearing the parameters and the flag.
+    let r = v.post(&links, &csrf, &[("utm", "")]).await;
+    assert_eq!(r.status, 303);
+    let project = app.get_json("/v1/project").await["data"].clone();
+    assert_eq!(
+        (project["utm"].clone(), project["trackTextLinks"].clone()),
+        (json!({}), json!(false))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn modes_the_engine_cannot_honour_are_shown_disabled_with_the_setting() {
     let app = spawn_with(Opts {
         configure: Some(provider_tracking_only),
@@ -195,6 +250,10 @@ async fn members_work_but_do_not_change_settings_or_see_the_secret() {
         (
             format!("/p/{pid}/settings/keys/regenerate"),
             vec![("confirm", "on")],
+        ),
+        (
+            format!("/p/{pid}/settings/links"),
+            vec![("utm", "utm_source=mine")],
         ),
         (
             format!("/p/{pid}/settings/project"),
@@ -434,6 +493,7 @@ async fn no_form_answers_500_whatever_is_posted() {
     let forms = [
         format!("/p/{pid}/contacts"),
         format!("/p/{pid}/settings/tracking"),
+        format!("/p/{pid}/settings/links"),
         format!("/p/{pid}/settings/team"),
         format!("/p/{pid}/settings/project"),
         format!("/p/{pid}/settings/project/delete"),
@@ -448,6 +508,7 @@ async fn no_form_answers_500_whatever_is_posted() {
                 ("email", value),
                 ("data", value),
                 ("tracking", value),
+                ("utm", value),
                 ("role", value),
                 ("name", value),
                 ("confirm", confirm.as_str()),
