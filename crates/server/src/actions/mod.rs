@@ -4,6 +4,8 @@
 //! wrong, which the API answers as JSON and the dashboard shows next to that field.
 
 pub mod accounts;
+pub mod campaigns;
 pub mod contacts;
 pub mod project;
 pub mod team;
+pub mod templates;

@@ -15,7 +15,7 @@ pub async fn stats(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let c = super::campaigns::scope_of(&state, &project.id, &id).await?;
+    let c = crate::actions::campaigns::fetch(&state.db, &project.id, &id).await?;
     let scope = stats::Scope {
         project_id: &project.id,
         from: 0,

@@ -1,21 +1,19 @@
 //! Templates: `/v1/templates` (create, list, get, patch, delete). A template's type decides
 //! whether its sends are tracked in marketing-only mode and whether it needs a subscriber.
 
-use std::str::FromStr;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use beacon_tracking::policy::TemplateType;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::extract::{Json as Body, QueryParams, SecretKey};
 use super::page::{Page, PageQuery};
-use crate::error::{ApiError, ApiResult};
+use crate::actions::templates as templates_actions;
+use crate::error::ApiResult;
 use crate::startup::AppState;
-use crate::store::{self, templates};
+use crate::store::templates;
 use crate::time::iso;
 
 pub fn routes() -> Router<AppState> {
@@ -39,45 +37,6 @@ pub fn view(t: &templates::Template) -> Value {
     })
 }
 
-fn parse_type(raw: &str) -> ApiResult<TemplateType> {
-    // The parse error lists the valid names: TRANSACTIONAL, MARKETING, HEADLESS.
-    TemplateType::from_str(raw).map_err(|e| ApiError::invalid("type", e.to_string()))
-}
-
-pub(super) fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "the name is empty"));
-    }
-    Ok(())
-}
-
-/// The subject becomes a header, so a line break in it could inject other headers.
-pub(super) fn check_subject(subject: &str) -> ApiResult<()> {
-    if subject.trim().is_empty() {
-        return Err(ApiError::invalid("subject", "the subject is empty"));
-    }
-    if subject.contains(['\r', '\n']) {
-        return Err(ApiError::invalid(
-            "subject",
-            "the subject may not contain line breaks",
-        ));
-    }
-    Ok(())
-}
-
-pub(super) fn check_body(body: &str) -> ApiResult<()> {
-    if body.trim().is_empty() {
-        return Err(ApiError::invalid("body", "the body is empty"));
-    }
-    Ok(())
-}
-
-async fn fetch(state: &AppState, project_id: &str, id: &str) -> ApiResult<templates::Template> {
-    templates::get(&state.db, project_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("template", id))
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
@@ -94,25 +53,13 @@ async fn create(
     SecretKey(project): SecretKey,
     Body(req): Body<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    check_name(&req.name)?;
-    check_subject(&req.subject)?;
-    check_body(&req.body)?;
-    let kind = match req.kind.as_deref() {
-        Some(raw) => parse_type(raw)?,
-        None => TemplateType::Transactional,
+    let fields = templates_actions::Fields {
+        name: Some(req.name),
+        subject: Some(req.subject),
+        body: Some(req.body),
+        kind: req.kind,
     };
-    let now = store::now_ms();
-    let template = templates::Template {
-        id: store::new_id(),
-        project_id: project.id.clone(),
-        name: req.name,
-        subject: req.subject,
-        body: req.body,
-        kind: kind.as_str().to_string(),
-        created_at: now,
-        updated_at: now,
-    };
-    templates::insert(&state.db, &template).await?;
+    let template = templates_actions::create(&state.db, &project.id, fields).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "success": true, "data": view(&template) })),
@@ -138,7 +85,7 @@ async fn get_one(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let template = fetch(&state, &project.id, &id).await?;
+    let template = templates_actions::fetch(&state.db, &project.id, &id).await?;
     Ok(Json(json!({ "success": true, "data": view(&template) })))
 }
 
@@ -159,30 +106,13 @@ async fn patch(
     Path(id): Path<String>,
     Body(req): Body<PatchBody>,
 ) -> ApiResult<Json<Value>> {
-    // Check the whole body before touching anything.
-    if let Some(name) = &req.name {
-        check_name(name)?;
-    }
-    if let Some(subject) = &req.subject {
-        check_subject(subject)?;
-    }
-    if let Some(body) = &req.body {
-        check_body(body)?;
-    }
-    let kind = req.kind.as_deref().map(parse_type).transpose()?;
-    let mut template = fetch(&state, &project.id, &id).await?;
-    if req.name.is_none() && req.subject.is_none() && req.body.is_none() && kind.is_none() {
-        return Ok(Json(json!({ "success": true, "data": view(&template) })));
-    }
-    template.name = req.name.unwrap_or(template.name);
-    template.subject = req.subject.unwrap_or(template.subject);
-    template.body = req.body.unwrap_or(template.body);
-    if let Some(kind) = kind {
-        template.kind = kind.as_str().to_string();
-    }
-    templates::update(&state.db, &template).await?;
-    // Read back for the stored `updatedAt`; a concurrent delete makes it a 404.
-    let template = fetch(&state, &project.id, &id).await?;
+    let fields = templates_actions::Fields {
+        name: req.name,
+        subject: req.subject,
+        body: req.body,
+        kind: req.kind,
+    };
+    let template = templates_actions::update(&state.db, &project.id, &id, fields).await?;
     Ok(Json(json!({ "success": true, "data": view(&template) })))
 }
 
@@ -191,9 +121,6 @@ async fn remove(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    crate::workflows::ensure_template_unused(&state.db, &project.id, &id).await?;
-    if !templates::delete(&state.db, &project.id, &id).await? {
-        return Err(ApiError::not_found("template", &id));
-    }
+    templates_actions::delete(&state.db, &project.id, &id).await?;
     Ok(Json(json!({ "success": true })))
 }
