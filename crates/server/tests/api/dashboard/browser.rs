@@ -110,7 +110,7 @@ async fn chrome() -> Option<Chrome> {
             "args": [
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1400",
                 format!("--user-data-dir={}", profile.display()),
                 format!("--user-agent={ua}"),
             ],
