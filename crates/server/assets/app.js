@@ -11,3 +11,18 @@ document.addEventListener("click", function (event) {
     setTimeout(function () { button.textContent = was; }, 1500);
   });
 });
+// The campaign and template editors: the preview frame follows the body as it is typed (the
+// Preview button posts the form into the frame; without script, pressing it does the same).
+(function () {
+  var body = document.querySelector("textarea[data-preview]");
+  if (!body) return;
+  var button = document.getElementById(body.getAttribute("data-preview"));
+  if (!button || !body.form || !body.form.requestSubmit) return;
+  var timer = null;
+  var refresh = function () { body.form.requestSubmit(button); };
+  body.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 600);
+  });
+  if (body.value.trim() !== "") refresh();
+})();

@@ -7,5 +7,6 @@ pub mod accounts;
 pub mod campaigns;
 pub mod contacts;
 pub mod project;
+pub mod segments;
 pub mod team;
 pub mod templates;

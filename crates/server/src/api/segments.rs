@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use super::extract::{Json as Body, QueryParams, SecretKey};
 use super::page::{Page, PageQuery};
-use crate::error::{ApiError, ApiResult};
-use crate::segments::{self, Condition};
+use crate::actions::segments as actions;
+use crate::error::ApiResult;
+use crate::segments;
 use crate::startup::AppState;
 use crate::store::{self, segments::Segment};
 use crate::time::iso;
@@ -37,24 +38,8 @@ fn view(s: &Segment) -> Value {
     })
 }
 
-fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "the name is empty"));
-    }
-    Ok(())
-}
-
-/// Parses the condition and checks its campaign / template ids belong to the project.
-async fn condition(state: &AppState, project_id: &str, raw: &Value) -> ApiResult<Condition> {
-    let cond = Condition::parse(raw)?;
-    cond.check_refs(&state.db, project_id).await?;
-    Ok(cond)
-}
-
 async fn fetch(state: &AppState, project_id: &str, id: &str) -> ApiResult<Segment> {
-    store::segments::get(&state.db, project_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("segment", id))
+    actions::fetch(&state.db, project_id, id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,18 +55,7 @@ async fn create(
     SecretKey(project): SecretKey,
     Body(req): Body<CreateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    check_name(&req.name)?;
-    let cond = condition(&state, &project.id, &req.condition).await?;
-    let now = store::now_ms();
-    let segment = Segment {
-        id: store::new_id(),
-        project_id: project.id.clone(),
-        name: req.name,
-        condition: cond.json().to_string(),
-        created_at: now,
-        updated_at: now,
-    };
-    store::segments::insert(&state.db, &segment).await?;
+    let segment = actions::create(&state.db, &project.id, &req.name, &req.condition).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "success": true, "data": view(&segment) })),
@@ -125,34 +99,14 @@ async fn patch(
     Path(id): Path<String>,
     Body(req): Body<PatchBody>,
 ) -> ApiResult<Json<Value>> {
-    // Another project's id is a 404 before any validation says anything about it.
-    fetch(&state, &project.id, &id).await?;
-    if let Some(name) = &req.name {
-        check_name(name)?;
-    }
-    let cond = match &req.condition {
-        Some(raw) => Some(
-            condition(&state, &project.id, raw)
-                .await?
-                .json()
-                .to_string(),
-        ),
-        None => None,
-    };
-    if req.name.is_some() || cond.is_some() {
-        let found = store::segments::update(
-            &state.db,
-            &project.id,
-            &id,
-            req.name.as_deref(),
-            cond.as_deref(),
-        )
-        .await?;
-        if !found {
-            return Err(ApiError::not_found("segment", &id));
-        }
-    }
-    let segment = fetch(&state, &project.id, &id).await?;
+    let segment = actions::update(
+        &state.db,
+        &project.id,
+        &id,
+        req.name.as_deref(),
+        req.condition.as_ref(),
+    )
+    .await?;
     Ok(Json(json!({ "success": true, "data": view(&segment) })))
 }
 
@@ -161,16 +115,7 @@ async fn remove(
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    // A campaign still to go out would find its audience gone.
-    if let Some(c) = store::campaigns::pending_for_segment(&state.db, &project.id, &id).await? {
-        return Err(ApiError::Conflict(format!(
-            "segment {id} is the audience of campaign {:?} ({}), which is {}; cancel or change it first",
-            c.name, c.id, c.status
-        )));
-    }
-    if !store::segments::delete(&state.db, &project.id, &id).await? {
-        return Err(ApiError::not_found("segment", &id));
-    }
+    actions::delete(&state.db, &project.id, &id).await?;
     Ok(Json(json!({ "success": true })))
 }
 

@@ -1,5 +1,5 @@
 //! Activity rules: `{"activity": "email.clicked", "op": "triggeredWithin", "amount": 7,
-//! "unit": "days", "campaignId": …, "templateId": …, "humanOnly": true}`.
+//! "unit": "days", "campaignId": …, "templateId": …, "link": "https://…", "humanOnly": true}`.
 
 use serde_json::{Map, Value};
 
@@ -20,6 +20,7 @@ pub(super) fn activity_rule(obj: &Map<String, Value>, path: &str) -> Res<Node> {
             "campaignId",
             "templateId",
             "humanOnly",
+            "link",
         ],
         path,
     )?;
@@ -100,12 +101,20 @@ pub(super) fn activity_rule(obj: &Map<String, Value>, path: &str) -> Res<Node> {
             ));
         }
     };
+    let link = id("link")?;
+    if link.is_some() && event != "email.click" {
+        return Err(ApiError::invalid(
+            &format!("{path}.link"),
+            "`link` applies to email.clicked only",
+        ));
+    }
     Ok(Node::Activity(Activity {
         event,
         negated,
         within_ms,
         campaign_id: id("campaignId")?,
         template_id: id("templateId")?,
+        link,
         // Only opens and clicks carry machine verdicts; other events are always human.
         human_only: email && human_only,
         path: path.to_string(),

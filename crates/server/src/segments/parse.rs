@@ -66,6 +66,8 @@ pub struct Activity {
     pub within_ms: Option<i64>,
     pub campaign_id: Option<String>,
     pub template_id: Option<String>,
+    /// Clicks only: the destination clicked, exactly as the click event records it.
+    pub link: Option<String>,
     pub human_only: bool,
     /// Where the rule sits in the JSON, to name it when a referenced id is not the project's.
     pub path: String,

@@ -151,6 +151,12 @@ impl Compiled {
                 self.bind_arg(Arg::Text(id.clone()))
             ));
         }
+        if let Some(url) = &a.link {
+            filters.push(format!(
+                "e.link_url = {}",
+                self.bind_arg(Arg::Text(url.clone()))
+            ));
+        }
         let filters = filters.join(" AND ");
         let not = if a.negated { "NOT " } else { "" };
         match self.shape {

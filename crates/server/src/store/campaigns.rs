@@ -83,6 +83,17 @@ pub async fn list(
     .await
 }
 
+/// The project's newest `limit` campaigns, newest first.
+pub async fn newest(db: &Db, project_id: &str, limit: i64) -> Result<Vec<Campaign>, sqlx::Error> {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM campaigns WHERE project_id = $1 ORDER BY id DESC LIMIT $2"
+    )))
+    .bind(project_id)
+    .bind(limit)
+    .fetch_all(&db.read)
+    .await
+}
+
 /// Rewrites the content of a DRAFT campaign; false when it is no longer a draft.
 pub async fn update_draft(db: &Db, c: &Campaign) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod contacts;
 pub mod destinations;
 pub mod emails;
+pub mod engagement;
 pub mod events;
 pub mod idempotency;
 pub mod keys;

@@ -6,7 +6,7 @@ use super::Db;
 
 /// Counts over the emails queued in a time range. Rates are over *tracked* emails: an untracked
 /// email can never show an open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     pub emails: i64,
@@ -59,8 +59,8 @@ const SCAN: &str = "SELECT COUNT(*) AS emails, \
     FROM emails WHERE project_id = $1 AND created_at >= $2 AND created_at < $3 \
     AND ($4 = '' OR campaign_id = $4)";
 
-/// The same sums from the rollup (`email_stats`, migrations/0011), over whole hours `[$2, $3)`.
-const ROLLUP: &str = "SELECT CAST(COALESCE(SUM(emails), 0) AS BIGINT) AS emails, \
+/// The sums of the rollup (`email_stats`, migrations/0011).
+const ROLLUP_SUMS: &str = "CAST(COALESCE(SUM(emails), 0) AS BIGINT) AS emails, \
     CAST(COALESCE(SUM(sent), 0) AS BIGINT) AS sent, \
     CAST(COALESCE(SUM(delivered), 0) AS BIGINT) AS delivered, \
     CAST(COALESCE(SUM(failed), 0) AS BIGINT) AS failed, \
@@ -70,9 +70,20 @@ const ROLLUP: &str = "SELECT CAST(COALESCE(SUM(emails), 0) AS BIGINT) AS emails,
     CAST(COALESCE(SUM(human_opens), 0) AS BIGINT) AS human_opens, \
     CAST(COALESCE(SUM(human_clicks), 0) AS BIGINT) AS human_clicks, \
     CAST(COALESCE(SUM(machine_opens), 0) AS BIGINT) AS machine_opens, \
-    CAST(COALESCE(SUM(machine_clicks), 0) AS BIGINT) AS machine_clicks \
-    FROM email_stats WHERE project_id = $1 AND hour >= $2 AND hour < $3 \
-    AND ($4 = '' OR campaign_id = $4)";
+    CAST(COALESCE(SUM(machine_clicks), 0) AS BIGINT) AS machine_clicks";
+
+/// The rollup over whole hours `[$2, $3)`, all of a project's emails or one campaign's (a query
+/// text each, so the campaign's index serves the second).
+fn rollup_sql(campaign: bool) -> String {
+    let filter = match campaign {
+        true => "AND campaign_id = $4",
+        false => "",
+    };
+    format!(
+        "SELECT {ROLLUP_SUMS} FROM email_stats WHERE project_id = $1 AND hour >= $2 AND hour < $3 \
+         {filter}"
+    )
+}
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -86,6 +97,32 @@ const LINKS: &str = "SELECT ev.link_url AS url, ev.link_index AS link_index, ev.
     GROUP BY ev.link_url, ev.link_index, ev.link_tag \
     ORDER BY human_clicks DESC, ev.link_index LIMIT 200";
 
+/// Each campaign's all-time totals from the rollup, by campaign id (campaigns with no email
+/// yet are absent).
+pub async fn totals_by_campaign(
+    db: &Db,
+    project_id: &str,
+) -> Result<std::collections::HashMap<String, Totals>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        campaign_id: String,
+        #[sqlx(flatten)]
+        totals: Totals,
+    }
+    let sql = format!(
+        "SELECT campaign_id, {ROLLUP_SUMS} FROM email_stats \
+         WHERE project_id = $1 AND campaign_id <> '' GROUP BY campaign_id"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(project_id)
+        .fetch_all(&db.read)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.campaign_id, r.totals))
+        .collect())
+}
+
 /// The totals of the emails queued in the scope's range: the whole hours inside it from the
 /// rollup, the partial hours at its ends from the emails (at most two hours' worth).
 pub async fn totals(db: &Db, s: &Scope<'_>) -> Result<Totals, sqlx::Error> {
@@ -94,13 +131,16 @@ pub async fn totals(db: &Db, s: &Scope<'_>) -> Result<Totals, sqlx::Error> {
     if first >= last {
         return scan(db, s, s.from, s.to).await;
     }
-    let mut t = sqlx::query_as::<_, Totals>(ROLLUP)
+    let sql = rollup_sql(s.campaign_id.is_some());
+    let query = sqlx::query_as::<_, Totals>(sqlx::AssertSqlSafe(sql))
         .bind(s.project_id)
         .bind(first)
-        .bind(last)
-        .bind(s.campaign_id.unwrap_or(""))
-        .fetch_one(&db.read)
-        .await?;
+        .bind(last);
+    let query = match s.campaign_id {
+        Some(c) => query.bind(c),
+        None => query,
+    };
+    let mut t = query.fetch_one(&db.read).await?;
     if s.from < first * HOUR_MS {
         t.add(&scan(db, s, s.from, first * HOUR_MS).await?);
     }

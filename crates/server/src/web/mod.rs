@@ -10,12 +10,17 @@
 mod activity;
 mod assets;
 mod auth;
+mod campaign_results;
+mod campaigns;
+mod chart;
 mod contacts;
 mod emails;
 mod home;
 mod page;
 mod preview;
 mod projects;
+mod segment_form;
+mod segments;
 mod session;
 mod settings;
 mod team;
@@ -46,6 +51,38 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{cid}/subscription", post(contacts::subscription))
         .route("/contacts/{cid}/delete", post(contacts::delete))
         .route("/activity", get(activity::page))
+        .route("/segments", get(segments::list).post(segments::create))
+        .route("/segments/new", get(segments::new_page))
+        .route("/segments/count", post(segments::live_count))
+        .route(
+            "/segments/{sid}",
+            get(segments::show).post(segments::update),
+        )
+        .route("/segments/{sid}/count", get(segments::count))
+        .route("/segments/{sid}/delete", post(segments::delete))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/campaigns/new", get(campaigns::new_page))
+        .route("/campaigns/preview", post(campaigns::preview))
+        .route(
+            "/campaigns/{cid}",
+            get(campaigns::show).post(campaigns::update),
+        )
+        .route("/campaigns/{cid}/test", post(campaigns::test))
+        .route(
+            "/campaigns/{cid}/send",
+            get(campaigns::confirm).post(campaigns::send),
+        )
+        .route("/campaigns/{cid}/cancel", post(campaigns::cancel))
+        .route("/campaigns/{cid}/delete", post(campaigns::delete))
+        .route("/campaigns/{cid}/people", get(campaign_results::people))
+        .route(
+            "/campaigns/{cid}/people.csv",
+            get(campaign_results::people_csv),
+        )
+        .route(
+            "/campaigns/{cid}/people/segment",
+            post(campaign_results::people_segment),
+        )
         .route("/emails/{eid}", get(emails::show))
         .route("/emails/{eid}/preview", get(preview::show))
         .route("/settings", get(settings::index))

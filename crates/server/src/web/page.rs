@@ -100,6 +100,11 @@ pub fn notice(code: Option<&str>) -> &'static str {
         Some("updated") => "Contact updated.",
         Some("deleted") => "Deleted.",
         Some("created") => "Project created.",
+        Some("test") => {
+            "Test sent: it is in the outbox or on its way (never tracked, never counted)."
+        }
+        Some("scheduled") => "On its way: it goes out at the time chosen.",
+        Some("cancelled") => "Cancelled: what was not queued stays unsent.",
         Some("role") => "Role changed.",
         Some("removed") => "Member removed.",
         _ => "",

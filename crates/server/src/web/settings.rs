@@ -7,14 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use beacon_tracking::policy::TrackingMode;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::page::{Errors, Nav, PageResult, notice, with_status};
 use super::session::{Form, Member};
+use super::view::{utm_from_lines, utm_lines_of};
 use crate::actions;
 use crate::config::HitIp;
 use crate::error::ApiError;
-use crate::links::LinkSettings;
 use crate::startup::AppState;
 
 #[derive(Deserialize)]
@@ -65,46 +64,6 @@ struct TrackingPage {
     errors: Errors,
 }
 
-/// The project's campaign parameters as the form shows them: one `name=value` a line.
-fn utm_lines(project: &crate::store::projects::Project) -> String {
-    let view = LinkSettings::of(project).view();
-    view["utm"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
-/// `name=value` lines into the object the rule takes; a line without `=` is refused here, the
-/// names and values by `crate::links`.
-fn parse_utm_lines(text: &str) -> Result<Value, ApiError> {
-    let mut map = Map::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let Some((name, value)) = line.split_once('=') else {
-            return Err(ApiError::invalid(
-                "utm",
-                format!(
-                    "line {}: write name=value, like utm_source=newsletter",
-                    n + 1
-                ),
-            ));
-        };
-        map.insert(
-            name.trim().to_string(),
-            Value::String(value.trim().to_string()),
-        );
-    }
-    Ok(Value::Object(map))
-}
-
 fn tracking_page(
     state: &AppState,
     m: &Member,
@@ -147,7 +106,10 @@ fn tracking_page(
 
 /// The link settings as saved.
 fn saved_links(m: &Member) -> (String, bool) {
-    (utm_lines(&m.project), m.project.track_text_links != 0)
+    (
+        utm_lines_of(m.project.utm.as_deref()),
+        m.project.track_text_links != 0,
+    )
 }
 
 pub async fn tracking(
@@ -224,7 +186,7 @@ pub async fn save_links(
 ) -> PageResult {
     m.require_manager()?;
     let mut project = m.project.clone();
-    let outcome = match parse_utm_lines(&f.utm) {
+    let outcome = match utm_from_lines(&f.utm) {
         Ok(utm) => {
             let changes = actions::project::Changes {
                 utm: Some(&utm),

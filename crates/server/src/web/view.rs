@@ -113,6 +113,51 @@ impl EventLine {
     }
 }
 
+/// Campaign parameters as a form shows them: one `name=value` a line, from the stored JSON
+/// object (a project's or a campaign's).
+pub fn utm_lines_of(stored: Option<&str>) -> String {
+    let Some(Value::Object(map)) = stored.and_then(|s| serde_json::from_str(s).ok()) else {
+        return String::new();
+    };
+    map.iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}={s}"),
+            // A campaign's `null` drops the project's parameter.
+            _ => format!("{k}="),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `name=value` lines into the JSON object the rules take (`crate::links`); a line without `=`
+/// is refused here, the names and values there. In a campaign's lines, `name=` (no value)
+/// drops the project's parameter of that name.
+pub fn utm_from_lines(text: &str) -> Result<Value, crate::error::ApiError> {
+    let mut map = serde_json::Map::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            return Err(crate::error::ApiError::invalid(
+                "utm",
+                format!(
+                    "line {}: write name=value, like utm_source=newsletter",
+                    n + 1
+                ),
+            ));
+        };
+        let value = value.trim();
+        let value = match value.is_empty() {
+            true => Value::Null,
+            false => Value::String(value.to_string()),
+        };
+        map.insert(name.trim().to_string(), value);
+    }
+    Ok(Value::Object(map))
+}
+
 #[cfg(test)]
 mod tests {
     use super::{EventLine, pct};

@@ -19,6 +19,18 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
     )
     .await;
     let eid = email["id"].as_str().unwrap().to_string();
+    let campaign = crate::campaigns::create(&app, json!({ "name": "A's campaign" })).await;
+    let kid = campaign["id"].as_str().unwrap().to_string();
+    let segment: serde_json::Value = app
+        .post(
+            "/v1/segments",
+            &json!({ "name": "A's segment", "condition": { "field": "subscribed", "op": "equals", "value": true } }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sid = segment["data"]["id"].as_str().unwrap().to_string();
     let keys_before = app.get_json("/v1/project").await["data"].clone();
     let contact_before = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
     // Project B belongs to Bob alone: Alice makes it, makes Bob an owner, and leaves.
@@ -61,6 +73,20 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         format!("/p/{a}/settings/keys"),
         format!("/p/{a}/settings/team"),
         format!("/p/{a}/settings/project"),
+        format!("/p/{a}/campaigns"),
+        format!("/p/{a}/campaigns/new"),
+        format!("/p/{a}/campaigns/{kid}"),
+        format!("/p/{a}/campaigns/{kid}/send"),
+        format!("/p/{a}/campaigns/{kid}/people?who=opened"),
+        format!("/p/{a}/campaigns/{kid}/people.csv?who=opened"),
+        format!("/p/{a}/segments"),
+        format!("/p/{a}/segments/new"),
+        format!("/p/{a}/segments/{sid}"),
+        format!("/p/{a}/segments/{sid}/count"),
+        format!("/p/{b}/campaigns/{kid}"),
+        format!("/p/{b}/campaigns/{kid}/people?who=opened"),
+        format!("/p/{b}/segments/{sid}"),
+        format!("/p/{b}/segments/{sid}/count"),
         // A's ids under B's path.
         format!("/p/{b}/contacts/{cid}"),
         format!("/p/{b}/emails/{eid}"),
@@ -74,7 +100,7 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
             "GET {path} leaked"
         );
     }
-    let forms: [(String, Vec<(&str, &str)>); 15] = [
+    let forms: [(String, Vec<(&str, &str)>); 31] = [
         (format!("/p/{a}/contacts"), vec![("email", "x@example.com")]),
         (
             format!("/p/{a}/contacts/{cid}/subscription"),
@@ -103,6 +129,28 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         ),
         (format!("/p/{a}/settings/team/{alice_id}/remove"), vec![]),
         (format!("/p/{a}/settings/project"), vec![("name", "taken")]),
+        (format!("/p/{a}/campaigns"), vec![("name", "x")]),
+        (format!("/p/{a}/campaigns/preview"), vec![("body", "x")]),
+        (format!("/p/{a}/campaigns/{kid}"), vec![("name", "x")]),
+        (
+            format!("/p/{a}/campaigns/{kid}/test"),
+            vec![("to", "bob@example.com")],
+        ),
+        (format!("/p/{a}/campaigns/{kid}/send"), vec![]),
+        (format!("/p/{a}/campaigns/{kid}/cancel"), vec![]),
+        (format!("/p/{a}/campaigns/{kid}/delete"), vec![]),
+        (
+            format!("/p/{a}/campaigns/{kid}/people/segment?who=opened"),
+            vec![],
+        ),
+        (format!("/p/{a}/segments"), vec![("name", "x")]),
+        (format!("/p/{a}/segments/count"), vec![]),
+        (format!("/p/{a}/segments/{sid}"), vec![("name", "x")]),
+        (format!("/p/{a}/segments/{sid}/delete"), vec![]),
+        (format!("/p/{b}/campaigns/{kid}"), vec![("name", "x")]),
+        (format!("/p/{b}/campaigns/{kid}/send"), vec![]),
+        (format!("/p/{b}/campaigns/{kid}/delete"), vec![]),
+        (format!("/p/{b}/segments/{sid}/delete"), vec![]),
         (
             format!("/p/{a}/settings/project/delete"),
             vec![("confirm", "Default project")],
@@ -127,6 +175,11 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
     assert_eq!(keys_before, keys_after);
     let contact_after = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
     assert_eq!(contact_before, contact_after);
+    assert_eq!(
+        app.get_json(&format!("/v1/campaigns/{kid}")).await["data"]["status"],
+        "DRAFT"
+    );
+    assert_eq!(app.get(&format!("/v1/segments/{sid}")).await.status(), 200);
     assert_eq!(
         alice
             .page(&format!("/p/{a}/settings/team"))

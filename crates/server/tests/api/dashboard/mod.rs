@@ -4,6 +4,7 @@
 
 mod access;
 mod browser;
+mod campaigns;
 mod cli;
 mod forms;
 mod pages;
