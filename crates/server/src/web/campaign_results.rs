@@ -42,6 +42,25 @@ pub struct LinkRow {
     pub machine_clicks: i64,
 }
 
+/// A chart as the page shows it: the SVG, its legend, and its numbers as a table.
+pub struct ChartView {
+    pub title: String,
+    pub svg: String,
+    pub names: Vec<&'static str>,
+    pub rows: Vec<(String, Vec<i64>)>,
+}
+
+impl From<Chart> for ChartView {
+    fn from(ch: Chart) -> ChartView {
+        ChartView {
+            svg: ch.svg(),
+            names: ch.series.iter().map(|s| s.name).collect(),
+            rows: ch.rows(),
+            title: ch.title,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "campaign.html")]
 struct ResultsPage {
@@ -56,7 +75,7 @@ struct ResultsPage {
     sent: i64,
     funnel: Vec<Step>,
     ctor: String,
-    charts: Vec<(String, String, Vec<&'static str>, Vec<(String, Vec<i64>)>)>,
+    charts: Vec<ChartView>,
     links: Vec<LinkRow>,
 }
 
@@ -208,10 +227,7 @@ pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static st
     let charts = if c.started_at.is_some() {
         charts(&hours, started)
             .into_iter()
-            .map(|ch| {
-                let names = ch.series.iter().map(|s| s.name).collect();
-                (ch.title.clone(), ch.svg(), names, ch.rows())
-            })
+            .map(ChartView::from)
             .collect()
     } else {
         Vec::new()

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Visitor, owner};
+use super::owner;
 use crate::campaigns::{contact, wait_campaign, wait_sent};
 use crate::helpers::spawn_app;
 use crate::tracking::{BROWSER, hit, set_mode, tracking_urls};
