@@ -6,21 +6,18 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use beacon_tracking::policy::CampaignType;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::page::{Errors, Nav, PageError, PageResult, notice, with_status};
-use super::preview::PREVIEW_CSP;
 use super::session::{Form, Member};
 use super::view::{pct, utm_from_lines, utm_lines_of, when_opt};
 use crate::actions::campaigns::{self as actions, Fields};
 use crate::campaigns::audience::AudienceSpec;
 use crate::domain::MailboxInput;
 use crate::error::ApiError;
-use crate::render::{BodyType, Content};
 use crate::startup::AppState;
 use crate::store::campaigns::{self, Campaign};
 use crate::store::{segments, stats};
@@ -336,52 +333,6 @@ pub async fn update(
             Ok(with_status(e.status(), page))
         }
     }
-}
-
-/// The body as it will look, rendered without tracking for the editor's preview frame (the
-/// form posts here, into the frame). Variables show as their `{{name}}` or their fallback; the
-/// unsubscribe link points nowhere.
-pub async fn preview(
-    State(state): State<AppState>,
-    m: Member,
-    Form(f): Form<DraftForm>,
-) -> Response {
-    let content = Content {
-        subject: "preview".into(),
-        body: f.body.clone(),
-        kind: BodyType::Html,
-    };
-    let marketing = f.kind != "TRANSACTIONAL";
-    let links = crate::links::for_send(&m.project, None);
-    let mut vars = Map::new();
-    vars.insert(
-        "unsubscribeUrl".into(),
-        Value::String("#unsubscribe".into()),
-    );
-    let html = crate::render::Prepared::new(&content, marketing, &state.tracking.rewrite, &links)
-        .render(&vars, None)
-        .map(|r| r.html)
-        .unwrap_or_else(|e| {
-            format!(
-                "<p>This body cannot be shown: {}</p>",
-                beacon_tracking::html::escape(&e.to_string())
-            )
-        });
-    let mut res = Html(html).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PREVIEW_CSP),
-    );
-    h.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("SAMEORIGIN"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
 }
 
 #[derive(Deserialize)]

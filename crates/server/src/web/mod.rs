@@ -24,6 +24,7 @@ mod segments;
 mod session;
 mod settings;
 mod team;
+mod templates;
 mod view;
 
 use axum::Router;
@@ -51,6 +52,14 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{cid}/subscription", post(contacts::subscription))
         .route("/contacts/{cid}/delete", post(contacts::delete))
         .route("/activity", get(activity::page))
+        .route("/preview", post(preview::draft))
+        .route("/templates", get(templates::list).post(templates::create))
+        .route("/templates/new", get(templates::new_page))
+        .route(
+            "/templates/{tid}",
+            get(templates::show).post(templates::update),
+        )
+        .route("/templates/{tid}/delete", post(templates::delete))
         .route("/segments", get(segments::list).post(segments::create))
         .route("/segments/new", get(segments::new_page))
         .route("/segments/count", post(segments::live_count))
@@ -62,7 +71,6 @@ pub fn routes() -> Router<AppState> {
         .route("/segments/{sid}/delete", post(segments::delete))
         .route("/campaigns", get(campaigns::list).post(campaigns::create))
         .route("/campaigns/new", get(campaigns::new_page))
-        .route("/campaigns/preview", post(campaigns::preview))
         .route(
             "/campaigns/{cid}",
             get(campaigns::show).post(campaigns::update),

@@ -15,9 +15,11 @@ use beacon_tracking::redirect;
 use beacon_tracking::rewrite::StoredDestination;
 use beacon_tracking::token::{self, DestinationId, KeyRing, Target};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::page::{PageError, PageResult};
 use super::session::Member;
+use crate::render::{BodyType, Content};
 use crate::startup::AppState;
 use crate::store::emails;
 
@@ -98,21 +100,7 @@ pub async fn show(
     let stored = stored_for(&state, &html).await?;
     let keys = &state.tracking.keyring;
     let safe = neutralise(&html, |url| judge(keys, &stored, url));
-    let mut res: Response = Html(safe).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PREVIEW_CSP),
-    );
-    h.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("SAMEORIGIN"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    Ok(res)
+    Ok(sandboxed(Html(safe).into_response()))
 }
 
 #[cfg(test)]
@@ -163,4 +151,64 @@ mod tests {
             Fate::Replace("https://example.com/long?page=2".into())
         );
     }
+}
+
+/// What an editor posts into its preview frame: the body and the type (a marketing or headless
+/// one gets the unsubscribe footer it will be sent with).
+#[derive(Deserialize)]
+pub struct DraftPreview {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    kind: String,
+}
+
+/// A body being written, as it will look, rendered without tracking for the editors' preview
+/// frame (the campaign and template forms post here, into the frame). Variables show their
+/// fallback or nothing; the unsubscribe link points nowhere.
+pub async fn draft(
+    State(state): State<AppState>,
+    m: Member,
+    super::session::Form(f): super::session::Form<DraftPreview>,
+) -> Response {
+    let content = Content {
+        subject: "preview".into(),
+        body: f.body,
+        kind: BodyType::Html,
+    };
+    let marketing = f.kind != "TRANSACTIONAL";
+    let links = crate::links::for_send(&m.project, None);
+    let mut vars = Map::new();
+    vars.insert(
+        "unsubscribeUrl".into(),
+        Value::String("#unsubscribe".into()),
+    );
+    let html = crate::render::Prepared::new(&content, marketing, &state.tracking.rewrite, &links)
+        .render(&vars, None)
+        .map(|r| r.html)
+        .unwrap_or_else(|e| {
+            format!(
+                "<p>This body cannot be shown: {}</p>",
+                beacon_tracking::html::escape(&e.to_string())
+            )
+        });
+    sandboxed(Html(html).into_response())
+}
+
+/// The preview frame's headers: its own sandbox and policy, framed by the dashboard only.
+fn sandboxed(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PREVIEW_CSP),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
 }

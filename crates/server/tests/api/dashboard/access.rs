@@ -31,6 +31,16 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         .await
         .unwrap();
     let sid = segment["data"]["id"].as_str().unwrap().to_string();
+    let template: serde_json::Value = app
+        .post(
+            "/v1/templates",
+            &json!({ "name": "A's template", "subject": "s", "body": "<p>b</p>" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tid = template["data"]["id"].as_str().unwrap().to_string();
     let keys_before = app.get_json("/v1/project").await["data"].clone();
     let contact_before = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
     // Project B belongs to Bob alone: Alice makes it, makes Bob an owner, and leaves.
@@ -79,6 +89,10 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         format!("/p/{a}/campaigns/{kid}/send"),
         format!("/p/{a}/campaigns/{kid}/people?who=opened"),
         format!("/p/{a}/campaigns/{kid}/people.csv?who=opened"),
+        format!("/p/{a}/templates"),
+        format!("/p/{a}/templates/new"),
+        format!("/p/{a}/templates/{tid}"),
+        format!("/p/{b}/templates/{tid}"),
         format!("/p/{a}/segments"),
         format!("/p/{a}/segments/new"),
         format!("/p/{a}/segments/{sid}"),
@@ -100,7 +114,7 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
             "GET {path} leaked"
         );
     }
-    let forms: [(String, Vec<(&str, &str)>); 31] = [
+    let forms: [(String, Vec<(&str, &str)>); 35] = [
         (format!("/p/{a}/contacts"), vec![("email", "x@example.com")]),
         (
             format!("/p/{a}/contacts/{cid}/subscription"),
@@ -130,7 +144,7 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         (format!("/p/{a}/settings/team/{alice_id}/remove"), vec![]),
         (format!("/p/{a}/settings/project"), vec![("name", "taken")]),
         (format!("/p/{a}/campaigns"), vec![("name", "x")]),
-        (format!("/p/{a}/campaigns/preview"), vec![("body", "x")]),
+        (format!("/p/{a}/preview"), vec![("body", "x")]),
         (format!("/p/{a}/campaigns/{kid}"), vec![("name", "x")]),
         (
             format!("/p/{a}/campaigns/{kid}/test"),
@@ -143,6 +157,10 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
             format!("/p/{a}/campaigns/{kid}/people/segment?who=opened"),
             vec![],
         ),
+        (format!("/p/{a}/templates"), vec![("name", "x")]),
+        (format!("/p/{a}/templates/{tid}"), vec![("name", "x")]),
+        (format!("/p/{a}/templates/{tid}/delete"), vec![]),
+        (format!("/p/{b}/templates/{tid}/delete"), vec![]),
         (format!("/p/{a}/segments"), vec![("name", "x")]),
         (format!("/p/{a}/segments/count"), vec![]),
         (format!("/p/{a}/segments/{sid}"), vec![("name", "x")]),
@@ -180,6 +198,10 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         "DRAFT"
     );
     assert_eq!(app.get(&format!("/v1/segments/{sid}")).await.status(), 200);
+    assert_eq!(
+        app.get_json(&format!("/v1/templates/{tid}")).await["data"]["name"],
+        "A's template"
+    );
     assert_eq!(
         alice
             .page(&format!("/p/{a}/settings/team"))

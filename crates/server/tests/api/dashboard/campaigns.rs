@@ -121,7 +121,7 @@ async fn a_campaign_goes_from_draft_to_results_that_equal_the_api() {
     // The preview is the body without tracking, in a sandbox of its own.
     let r = v
         .client
-        .post(format!("{}{list}/preview", app.base))
+        .post(format!("{}/p/{pid}/preview", app.base))
         .form(&[
             ("csrf", csrf.as_str()),
             ("body", BODY),

@@ -8,6 +8,7 @@ mod campaigns;
 mod cli;
 mod forms;
 mod pages;
+mod templates;
 
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
