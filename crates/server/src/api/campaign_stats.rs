@@ -21,6 +21,7 @@ pub async fn stats(
         from: 0,
         to: i64::MAX,
         campaign_id: Some(&c.id),
+        stream: None,
     };
     let totals = stats::totals(&state.db, &scope).await?;
     let links = stats::links(&state.db, &scope).await?;

@@ -67,6 +67,7 @@ async fn project_stats(
         from,
         to,
         campaign_id: None,
+        stream: None,
     };
     let totals = stats::totals(&state.db, &scope).await?;
     let links = stats::links(&state.db, &scope).await?;

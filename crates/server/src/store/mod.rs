@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod destinations;
 pub mod emails;
 pub mod engagement;
+pub mod event_stats;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
@@ -201,6 +202,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "email_stats",
         include_str!("../../migrations/0011_email_stats.sql"),
+    ),
+    (
+        15,
+        "event_stats",
+        include_str!("../../migrations/0015_event_stats.sql"),
     ),
 ];
 

@@ -40,6 +40,8 @@ pub struct Scope<'a> {
     pub from: i64,
     pub to: i64,
     pub campaign_id: Option<&'a str>,
+    /// Only emails of this source: `TRANSACTIONAL`, `CAMPAIGN` or `WORKFLOW`.
+    pub stream: Option<&'a str>,
 }
 
 // SUM over BIGINT is NUMERIC on PostgreSQL, which the Any driver cannot carry: cast back.
@@ -57,7 +59,7 @@ const SCAN: &str = "SELECT COUNT(*) AS emails, \
     CAST(COALESCE(SUM(opens_machine), 0) AS BIGINT) AS machine_opens, \
     CAST(COALESCE(SUM(clicks_machine), 0) AS BIGINT) AS machine_clicks \
     FROM emails WHERE project_id = $1 AND created_at >= $2 AND created_at < $3 \
-    AND ($4 = '' OR campaign_id = $4)";
+    AND ($4 = '' OR campaign_id = $4) AND ($5 = '' OR source_type = $5)";
 
 /// The sums of the rollup (`email_stats`, migrations/0011).
 const ROLLUP_SUMS: &str = "CAST(COALESCE(SUM(emails), 0) AS BIGINT) AS emails, \
@@ -77,11 +79,11 @@ const ROLLUP_SUMS: &str = "CAST(COALESCE(SUM(emails), 0) AS BIGINT) AS emails, \
 fn rollup_sql(campaign: bool) -> String {
     let filter = match campaign {
         true => "AND campaign_id = $4",
-        false => "",
+        false => "AND $4 = ''",
     };
     format!(
         "SELECT {ROLLUP_SUMS} FROM email_stats WHERE project_id = $1 AND hour >= $2 AND hour < $3 \
-         {filter}"
+         {filter} AND ($5 = '' OR source_type = $5)"
     )
 }
 
@@ -93,7 +95,8 @@ const LINKS: &str = "SELECT ev.link_url AS url, ev.link_index AS link_index, ev.
     CAST(COALESCE(SUM(CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS machine_clicks \
     FROM events ev JOIN emails e ON e.id = ev.email_id \
     WHERE e.project_id = $1 AND e.created_at >= $2 AND e.created_at < $3 \
-    AND ($4 = '' OR e.campaign_id = $4) AND ev.name = 'email.click' \
+    AND ($4 = '' OR e.campaign_id = $4) AND ($5 = '' OR e.source_type = $5) \
+    AND ev.name = 'email.click' \
     GROUP BY ev.link_url, ev.link_index, ev.link_tag \
     ORDER BY human_clicks DESC, ev.link_index LIMIT 200";
 
@@ -136,11 +139,11 @@ pub async fn totals(db: &Db, s: &Scope<'_>) -> Result<Totals, sqlx::Error> {
         .bind(s.project_id)
         .bind(first)
         .bind(last);
-    let query = match s.campaign_id {
-        Some(c) => query.bind(c),
-        None => query,
-    };
-    let mut t = query.fetch_one(&db.read).await?;
+    let mut t = query
+        .bind(s.campaign_id.unwrap_or(""))
+        .bind(s.stream.unwrap_or(""))
+        .fetch_one(&db.read)
+        .await?;
     if s.from < first * HOUR_MS {
         t.add(&scan(db, s, s.from, first * HOUR_MS).await?);
     }
@@ -157,6 +160,7 @@ pub async fn scan(db: &Db, s: &Scope<'_>, from: i64, to: i64) -> Result<Totals, 
         .bind(from)
         .bind(to)
         .bind(s.campaign_id.unwrap_or(""))
+        .bind(s.stream.unwrap_or(""))
         .fetch_one(&db.read)
         .await
 }
@@ -183,6 +187,7 @@ pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Erro
         .bind(s.from)
         .bind(s.to)
         .bind(s.campaign_id.unwrap_or(""))
+        .bind(s.stream.unwrap_or(""))
         .fetch_all(&db.read)
         .await
 }
@@ -199,26 +204,40 @@ pub struct Hour {
     pub machine_clicks: i64,
 }
 
-/// A campaign's opens and clicks per hour since `since` (epoch ms), humans and machines apart.
+/// A campaign's opens and clicks per clock hour from the one `since` (epoch ms) falls in (hour 0),
+/// people and machines apart, from the events rollup (`event_stats`). Hours without any are
+/// left out.
 pub async fn hourly(
     db: &Db,
     project_id: &str,
     campaign_id: &str,
     since: i64,
 ) -> Result<Vec<Hour>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT CAST((created_at - $3) / 3600000 AS BIGINT) AS hour, \
-         CAST(SUM(CASE WHEN name = 'email.open' AND machine IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS opens, \
-         CAST(SUM(CASE WHEN name = 'email.click' AND machine IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS clicks, \
-         CAST(SUM(CASE WHEN name = 'email.open' AND machine IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS machine_opens, \
-         CAST(SUM(CASE WHEN name = 'email.click' AND machine IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS machine_clicks \
-         FROM events WHERE project_id = $1 AND campaign_id = $2 \
-         AND name IN ('email.open', 'email.click') AND created_at >= $3 \
-         GROUP BY 1 ORDER BY 1",
-    )
-    .bind(project_id)
-    .bind(campaign_id)
-    .bind(since)
-    .fetch_all(&db.read)
-    .await
+    let scope = super::event_stats::Scope {
+        project_id,
+        from: since,
+        to: i64::MAX / 2,
+        campaign_id: Some(campaign_id),
+        stream: None,
+    };
+    let start = since.div_euclid(HOUR_MS);
+    let mut hours = std::collections::BTreeMap::<i64, Hour>::new();
+    for c in super::event_stats::counts(db, &scope).await? {
+        let h = hours.entry(c.hour - start).or_insert(Hour {
+            hour: c.hour - start,
+            opens: 0,
+            clicks: 0,
+            machine_opens: 0,
+            machine_clicks: 0,
+        });
+        let slot = match (c.name.as_str(), c.reason.is_empty()) {
+            ("email.open", true) => &mut h.opens,
+            ("email.open", false) => &mut h.machine_opens,
+            ("email.click", true) => &mut h.clicks,
+            ("email.click", false) => &mut h.machine_clicks,
+            _ => continue,
+        };
+        *slot += c.n;
+    }
+    Ok(hours.into_values().collect())
 }

@@ -143,6 +143,7 @@ pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static st
         from: 0,
         to: i64::MAX,
         campaign_id: Some(&c.id),
+        stream: None,
     };
     let t = stats::totals(&state.db, &scope).await?;
     let links = stats::links(&state.db, &scope).await?;
@@ -394,6 +395,7 @@ pub async fn people_segment(
                 from: 0,
                 to: i64::MAX,
                 campaign_id: Some(&c.id),
+                stream: None,
             };
             let url = stats::links(&state.db, &scope)
                 .await?

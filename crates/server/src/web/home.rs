@@ -45,6 +45,7 @@ pub async fn page(State(state): State<AppState>, m: Member) -> PageResult {
         from: now - 30 * DAY_MS,
         to: now + 1,
         campaign_id: None,
+        stream: None,
     };
     let t = stats::totals(&state.db, &scope).await?;
     let machine_share = |machine: i64, human: i64| {

@@ -96,6 +96,7 @@ async fn assert_agree(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
                 from,
                 to,
                 campaign_id: campaign,
+                stream: None,
             };
             let rolled: Totals = stats::totals(db, &scope).await.unwrap();
             let scanned = stats::scan(db, &scope, from, to).await.unwrap();
@@ -123,6 +124,7 @@ async fn the_rollup_equals_the_emails_for_any_range_after_any_change() {
         from: 0,
         to: i64::MAX / 2,
         campaign_id: None,
+        stream: None,
     };
     assert_eq!(stats::totals(&db, &all).await.unwrap().emails, 200);
     projects::delete(&db, &project.id).await.unwrap();
@@ -212,6 +214,7 @@ async fn sends_deliveries_and_hits_keep_the_rollup_exact() {
             from,
             to: now + HOUR,
             campaign_id: None,
+            stream: None,
         };
         assert_eq!(
             stats::totals(&db, &scope).await.unwrap(),
@@ -220,4 +223,125 @@ async fn sends_deliveries_and_hits_keep_the_rollup_exact() {
     }
     db.close().await;
     app.stop().await;
+}
+
+mod events {
+    //! The events rollup (`event_stats`) equals counting the events, for any range, campaign and
+    //! stream, after inserts, verdicts changed later (one row and many at once) and deletions.
+
+    use beacon::store::event_stats::{self, Scope};
+    use beacon::store::{Db, projects};
+
+    use super::{HOUR, Lcg, insert_emails};
+    use crate::helpers::fresh_database;
+
+    const NAMES: [&str; 6] = [
+        "email.open",
+        "email.click",
+        "email.bounced",
+        "email.complained",
+        "contact.unsubscribed",
+        "signup",
+    ];
+
+    async fn insert_events(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
+        for i in 0..400 {
+            let email = format!("{project}-e{:04}", rng.next(200));
+            let name = NAMES[rng.next(6) as usize];
+            let machine = ["", "", "apple_mpp", "security_scanner"][rng.next(4) as usize];
+            let campaign = ["", "camp-a", "camp-b"][rng.next(3) as usize];
+            sqlx::query(
+                "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
+                 machine, campaign_id) VALUES ($1, $2, $3, $4, $5, '{}', $6, NULLIF($7, ''), \
+                 NULLIF($8, ''))",
+            )
+            .bind(format!("{project}-ev{i:05}"))
+            .bind(project)
+            .bind(format!("{project}-c{}", rng.next(20)))
+            .bind(email)
+            .bind(name)
+            .bind(base + rng.next(72 * HOUR))
+            .bind(machine)
+            .bind(campaign)
+            .execute(&db.write)
+            .await
+            .unwrap();
+        }
+    }
+
+    async fn assert_agree(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
+        for _ in 0..40 {
+            let from = base - HOUR + rng.next(75 * HOUR);
+            let to = from + 1 + rng.next(75 * HOUR);
+            for (campaign, stream) in [
+                (None, None),
+                (Some("camp-a"), None),
+                (None, Some("CAMPAIGN")),
+                (None, Some("TRANSACTIONAL")),
+            ] {
+                let s = Scope {
+                    project_id: project,
+                    from,
+                    to,
+                    campaign_id: campaign,
+                    stream,
+                };
+                let rolled = event_stats::counts(db, &s).await.unwrap();
+                let scanned = event_stats::scan(db, &s, from, to).await.unwrap();
+                assert_eq!(rolled, scanned, "{from}..{to} {campaign:?} {stream:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_events_rollup_equals_the_events_after_verdicts_change_and_deletions() {
+        let url = fresh_database().await;
+        let db = Db::connect(&url).await.unwrap();
+        let project = projects::create(&db, "Events").await.unwrap();
+        let base = 1_790_000_000_000 - 1_790_000_000_000 % HOUR + 777;
+        let mut rng = Lcg(5);
+        insert_emails(&db, &project.id, base, 200, &mut rng).await;
+        insert_events(&db, &project.id, base, &mut rng).await;
+        assert_agree(&db, &project.id, base, &mut rng).await;
+        // Verdicts changed later: one event at a time, then many in one statement (a burst).
+        for _ in 0..50 {
+            let id = format!("{}-ev{:05}", project.id, rng.next(400));
+            let reason = ["", "click_burst", "apple_mpp"][rng.next(3) as usize];
+            sqlx::query("UPDATE events SET machine = NULLIF($1, '') WHERE id = $2")
+                .bind(reason)
+                .bind(id)
+                .execute(&db.write)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE events SET machine = 'click_burst' WHERE project_id = $1 AND name = 'email.click' AND created_at < $2")
+            .bind(&project.id)
+            .bind(base + 24 * HOUR)
+            .execute(&db.write)
+            .await
+            .unwrap();
+        // A contact deleted with its events.
+        sqlx::query("DELETE FROM events WHERE contact_id = $1")
+            .bind(format!("{}-c3", project.id))
+            .execute(&db.write)
+            .await
+            .unwrap();
+        assert_agree(&db, &project.id, base, &mut rng).await;
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn events_from_before_the_rollup_are_counted_when_it_migrates() {
+        let url = fresh_database().await;
+        let old = Db::connect_migrated_to(&url, 11).await.unwrap();
+        let project = projects::create(&old, "Old").await.unwrap();
+        let base = 1_790_000_000_000;
+        let mut rng = Lcg(9);
+        insert_emails(&old, &project.id, base, 200, &mut rng).await;
+        insert_events(&old, &project.id, base, &mut rng).await;
+        old.close().await;
+        let db = Db::connect(&url).await.unwrap();
+        assert_agree(&db, &project.id, base, &mut rng).await;
+        db.close().await;
+    }
 }
