@@ -18,13 +18,15 @@ pub async fn stats(
     let c = crate::actions::campaigns::fetch(&state.db, &project.id, &id).await?;
     let scope = stats::Scope {
         project_id: &project.id,
-        from: 0,
+        // Its emails are all queued after it was made: the range only narrows the reads.
+        from: c.created_at,
         to: i64::MAX,
         campaign_id: Some(&c.id),
         stream: None,
     };
     let totals = stats::totals(&state.db, &scope).await?;
     let links = stats::links(&state.db, &scope).await?;
+    let losses = stats::losses(&state.db, &scope).await?;
     let hourly = match c.started_at {
         Some(start) => stats::hourly(&state.db, &project.id, &c.id, start).await?,
         None => Vec::new(),
@@ -34,6 +36,9 @@ pub async fn stats(
     data["status"] = json!(c.status);
     data["recipients"] = json!(c.recipients);
     data["links"] = json!(links);
+    data["bounced"] = json!(losses.bounced);
+    data["complained"] = json!(losses.complained);
+    data["unsubscribed"] = json!(losses.unsubscribed);
     data["hourly"] = json!(hourly);
     Ok(Json(json!({ "success": true, "data": data })))
 }

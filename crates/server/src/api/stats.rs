@@ -20,6 +20,8 @@ pub fn routes() -> Router<AppState> {
 struct Range {
     from: Option<String>,
     to: Option<String>,
+    /// `TRANSACTIONAL`, `CAMPAIGN` or `WORKFLOW`: only emails of that source.
+    stream: Option<String>,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -62,16 +64,26 @@ async fn project_stats(
     if from >= to {
         return Err(ApiError::bad_request("from", "`from` must be before `to`"));
     }
+    let stream = range
+        .stream
+        .as_deref()
+        .map(stats::parse_stream)
+        .transpose()?;
     let scope = stats::Scope {
         project_id: &project.id,
         from,
         to,
         campaign_id: None,
-        stream: None,
+        stream,
     };
     let totals = stats::totals(&state.db, &scope).await?;
     let links = stats::links(&state.db, &scope).await?;
+    let events = stats::losses(&state.db, &scope).await?;
     let mut data = with_rates(&totals);
+    data["stream"] = json!(stream);
+    data["bounced"] = json!(events.bounced);
+    data["complained"] = json!(events.complained);
+    data["unsubscribed"] = json!(events.unsubscribed);
     data["from"] = json!(crate::time::iso(from));
     data["to"] = json!(crate::time::iso(to));
     data["links"] = json!(links);

@@ -58,33 +58,10 @@ pub async fn people(
         .await
 }
 
-/// A campaign's bounces, complaints and unsubscribes since `since` (its start), counted from
-/// their events (rare, so the `(project_id, name, created_at)` index range is short).
+/// Bounces, complaints and unsubscribes (`stats::losses` counts them).
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
 pub struct Losses {
     pub bounced: i64,
     pub complained: i64,
     pub unsubscribed: i64,
-}
-
-pub async fn losses(
-    db: &Db,
-    project_id: &str,
-    campaign_id: &str,
-    since: i64,
-) -> Result<Losses, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT \
-         CAST(COALESCE(SUM(CASE WHEN name = 'email.bounced' THEN 1 ELSE 0 END), 0) AS BIGINT) AS bounced, \
-         CAST(COALESCE(SUM(CASE WHEN name = 'email.complained' THEN 1 ELSE 0 END), 0) AS BIGINT) AS complained, \
-         CAST(COALESCE(SUM(CASE WHEN name = 'contact.unsubscribed' THEN 1 ELSE 0 END), 0) AS BIGINT) AS unsubscribed \
-         FROM events WHERE project_id = $1 \
-         AND name IN ('email.bounced', 'email.complained', 'contact.unsubscribed') \
-         AND created_at >= $2 AND campaign_id = $3",
-    )
-    .bind(project_id)
-    .bind(since)
-    .bind(campaign_id)
-    .fetch_one(&db.read)
-    .await
 }

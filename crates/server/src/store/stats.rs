@@ -96,7 +96,7 @@ const LINKS: &str = "SELECT ev.link_url AS url, ev.link_index AS link_index, ev.
     FROM events ev JOIN emails e ON e.id = ev.email_id \
     WHERE e.project_id = $1 AND e.created_at >= $2 AND e.created_at < $3 \
     AND ($4 = '' OR e.campaign_id = $4) AND ($5 = '' OR e.source_type = $5) \
-    AND ev.name = 'email.click' \
+    AND ev.name = 'email.click' AND ev.project_id = $1 AND ev.created_at >= $2 \
     GROUP BY ev.link_url, ev.link_index, ev.link_tag \
     ORDER BY human_clicks DESC, ev.link_index LIMIT 200";
 
@@ -240,4 +240,39 @@ pub async fn hourly(
         *slot += c.n;
     }
     Ok(hours.into_values().collect())
+}
+
+/// A stream's name as the API and the dashboard take it.
+pub fn parse_stream(raw: &str) -> Result<&'static str, crate::error::ApiError> {
+    ["TRANSACTIONAL", "CAMPAIGN", "WORKFLOW"]
+        .into_iter()
+        .find(|s| *s == raw)
+        .ok_or_else(|| {
+            crate::error::ApiError::bad_request(
+                "stream",
+                format!("stream must be TRANSACTIONAL, CAMPAIGN or WORKFLOW, not {raw:?}"),
+            )
+        })
+}
+
+/// Bounces, complaints and unsubscribes that happened in the scope's range (by when they
+/// happened, not when their email was queued), from the events rollup.
+pub async fn losses(db: &Db, s: &Scope<'_>) -> Result<super::engagement::Losses, sqlx::Error> {
+    let counts = super::event_stats::counts(
+        db,
+        &super::event_stats::Scope {
+            project_id: s.project_id,
+            from: s.from,
+            to: s.to,
+            campaign_id: s.campaign_id,
+            stream: s.stream,
+        },
+    )
+    .await?;
+    let total = |name| super::event_stats::total(&counts, name, None);
+    Ok(super::engagement::Losses {
+        bounced: total("email.bounced"),
+        complained: total("email.complained"),
+        unsubscribed: total("contact.unsubscribed"),
+    })
 }

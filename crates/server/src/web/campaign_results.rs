@@ -140,7 +140,8 @@ fn charts(hours: &[stats::Hour], started: i64) -> Vec<Chart> {
 pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static str) -> PageResult {
     let scope = stats::Scope {
         project_id: &m.project.id,
-        from: 0,
+        // Its emails are all queued after it was made: the range only narrows the reads.
+        from: c.created_at,
         to: i64::MAX,
         campaign_id: Some(&c.id),
         stream: None,
@@ -152,7 +153,7 @@ pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static st
         Some(s) => stats::hourly(&state.db, &m.project.id, &c.id, s).await?,
         None => Vec::new(),
     };
-    let losses = engagement::losses(&state.db, &m.project.id, &c.id, started).await?;
+    let losses = stats::losses(&state.db, &scope).await?;
     let going_out = matches!(c.status.as_str(), "SCHEDULED" | "SENDING");
     let audience = if going_out {
         actions::audience_size(&state.db, &c)
@@ -392,7 +393,7 @@ pub async fn people_segment(
         Who::ClickedLink(i) => {
             let scope = stats::Scope {
                 project_id: &m.project.id,
-                from: 0,
+                from: c.created_at,
                 to: i64::MAX,
                 campaign_id: Some(&c.id),
                 stream: None,

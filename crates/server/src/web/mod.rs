@@ -8,6 +8,7 @@
 //! (`session::Member`), and answers 404 otherwise, as for an id that does not exist.
 
 mod activity;
+mod analytics;
 mod assets;
 mod auth;
 mod campaign_results;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{cid}/subscription", post(contacts::subscription))
         .route("/contacts/{cid}/delete", post(contacts::delete))
         .route("/activity", get(activity::page))
+        .route("/analytics", get(analytics::page))
         .route("/preview", post(preview::draft))
         .route("/templates", get(templates::list).post(templates::create))
         .route("/templates/new", get(templates::new_page))

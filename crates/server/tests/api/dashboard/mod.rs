@@ -3,6 +3,7 @@
 //! driven over WebDriver (`browser`).
 
 mod access;
+mod analytics;
 mod browser;
 mod campaigns;
 mod cli;
