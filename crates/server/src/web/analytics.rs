@@ -351,7 +351,7 @@ pub async fn page(
     for r in &mut reasons {
         r.share = pct(r.opens + r.clicks, all);
     }
-    reasons.sort_by(|a, b| (b.opens + b.clicks).cmp(&(a.opens + a.clicks)));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.opens + r.clicks));
     let page = AnalyticsPage {
         nav: Nav::new(&m, "analytics"),
         range: format!(
