@@ -58,7 +58,19 @@ pub fn parse(text: &str) -> Result<Vec<Scenario>, String> {
         }
         let at = |e: &str| format!("corpus line {}: {e}", n + 1);
         let cols: Vec<&str> = line.split('\t').collect();
-        let [name, secs, kind, method, ip, ua, purpose, link, expect, source] = cols[..] else {
+        let [
+            name,
+            secs,
+            kind,
+            method,
+            ip,
+            ua,
+            purpose,
+            link,
+            expect,
+            source,
+        ] = cols[..]
+        else {
             return Err(at("expected 10 tab-separated columns"));
         };
         let opt = |s: &str| (s != "-").then(|| s.to_string());
@@ -135,8 +147,10 @@ impl Score {
             }
             (None, Some(got)) => {
                 self.humans_flagged += 1;
-                self.mistakes
-                    .push(format!("{scenario}: a person judged {got} ({})", hit.source));
+                self.mistakes.push(format!(
+                    "{scenario}: a person judged {got} ({})",
+                    hit.source
+                ));
             }
             (Some(want), None) => {
                 self.machines_missed += 1;
@@ -194,8 +208,14 @@ mod tests {
         s.add("b", &hit(Some("too_soon")), Some("click_burst"));
         s.add("c", &hit(None), Some("too_soon"));
         s.add("d", &hit(Some("too_soon")), None);
-        assert_eq!((s.total, s.correct, s.humans, s.humans_flagged), (4, 2, 2, 1));
-        assert_eq!((s.machines_missed, s.other_reason, s.mistakes.len()), (1, 1, 2));
+        assert_eq!(
+            (s.total, s.correct, s.humans, s.humans_flagged),
+            (4, 2, 2, 1)
+        );
+        assert_eq!(
+            (s.machines_missed, s.other_reason, s.mistakes.len()),
+            (1, 1, 2)
+        );
         assert!((s.accuracy() - 0.5).abs() < 1e-9);
         assert!(parse("x\t1\topen").unwrap_err().contains("line 1"));
     }

@@ -213,7 +213,10 @@ fn image_proxies_open_for_people_but_never_click() {
     let yahoo = "Mozilla/5.0 (compatible; YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html)";
     assert_eq!(reason(click(yahoo)), "proxy_click");
     // Gmail's proxy names Firefox 11: within the delivery window that is no outdated browser.
-    assert_eq!(reason(open(GOOGLE_PROXY).secs_since_delivery(20.0).at_ms(NOW_MS)), "human");
+    assert_eq!(
+        reason(open(GOOGLE_PROXY).secs_since_delivery(20.0).at_ms(NOW_MS)),
+        "human"
+    );
     assert_eq!(reason(click("Mozilla/5.0")), "security_scanner");
 }
 
@@ -222,29 +225,57 @@ fn published_networks() {
     let eop = "40.107.22.45".parse().unwrap();
     assert_eq!(
         verdict(click(CHROME).ip(eop)),
-        Verdict::Machine(MachineReason::ScannerNetwork("Microsoft Defender for Office 365"))
+        Verdict::Machine(MachineReason::ScannerNetwork(
+            "Microsoft Defender for Office 365"
+        ))
     );
     // An isolation network carries people too: alone it decides nothing…
     let mimecast = "205.139.110.61".parse().unwrap();
     assert_eq!(reason(click(CHROME).ip(mimecast)), "human");
     // …within the delivery window, or with an outdated browser, it does.
-    assert_eq!(reason(click(CHROME).ip(mimecast).secs_since_delivery(20.0)), "scanner_network");
-    assert_eq!(reason(click(STALE_CHROME).ip(mimecast).at_ms(NOW_MS)), "scanner_network");
+    assert_eq!(
+        reason(click(CHROME).ip(mimecast).secs_since_delivery(20.0)),
+        "scanner_network"
+    );
+    assert_eq!(
+        reason(click(STALE_CHROME).ip(mimecast).at_ms(NOW_MS)),
+        "scanner_network"
+    );
     // Apple's network only matters for opens.
-    assert_eq!(reason(open(CHROME).ip("17.1.2.3".parse().unwrap())), "apple_mpp");
+    assert_eq!(
+        reason(open(CHROME).ip("17.1.2.3".parse().unwrap())),
+        "apple_mpp"
+    );
 }
 
 #[test]
 fn weak_signals_decide_only_together() {
     let early = |ua| click(ua).secs_since_delivery(20.0).at_ms(NOW_MS);
     assert_eq!(reason(early(STALE_CHROME)), "weak_signals");
-    assert_eq!(reason(early(CHROME)), "human", "a person clicking a password reset");
-    assert_eq!(reason(click(STALE_CHROME).at_ms(NOW_MS)), "human", "an old browser, later");
+    assert_eq!(
+        reason(early(CHROME)),
+        "human",
+        "a person clicking a password reset"
+    );
+    assert_eq!(
+        reason(click(STALE_CHROME).at_ms(NOW_MS)),
+        "human",
+        "an old browser, later"
+    );
     // Just past the window, or with no time known, the old browser is alone again.
-    assert_eq!(reason(click(STALE_CHROME).secs_since_delivery(60.5).at_ms(NOW_MS)), "human");
-    assert_eq!(reason(click(STALE_CHROME).secs_since_delivery(20.0)), "human");
+    assert_eq!(
+        reason(click(STALE_CHROME).secs_since_delivery(60.5).at_ms(NOW_MS)),
+        "human"
+    );
+    assert_eq!(
+        reason(click(STALE_CHROME).secs_since_delivery(20.0)),
+        "human"
+    );
     let fx68 = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:68.0) Gecko/20100101 Firefox/68.0";
-    assert_eq!(reason(open(fx68).secs_since_delivery(45.0).at_ms(NOW_MS)), "weak_signals");
+    assert_eq!(
+        reason(open(fx68).secs_since_delivery(45.0).at_ms(NOW_MS)),
+        "weak_signals"
+    );
 }
 
 /// docs/API.md's list of reasons is checked against the one table of words (`REASONS`), so
@@ -258,10 +289,7 @@ fn the_api_docs_list_every_reason_in_its_words() {
         .nth(1)
         .and_then(|s| s.split("\n### ").next())
         .expect("a Machine verdicts section");
-    let rows: Vec<&str> = section
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .collect();
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
     assert_eq!(rows.len(), REASONS.len(), "one row per reason");
     for ((name, words), row) in REASONS.iter().zip(&rows) {
         assert!(

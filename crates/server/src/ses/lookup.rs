@@ -24,8 +24,7 @@ pub(super) async fn find_email(
     ses_id: &str,
     tagged: Option<&str>,
 ) -> Result<Option<Email>, sqlx::Error> {
-    const COLUMNS: &str =
-        "id, project_id, contact_id, subject, template_id, campaign_id, source_type, sent_at, \
+    const COLUMNS: &str = "id, project_id, contact_id, subject, template_id, campaign_id, source_type, sent_at, \
          delivered_at";
     let found = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM emails WHERE provider_message_id IN ($1, $2) \

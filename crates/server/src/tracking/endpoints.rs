@@ -170,8 +170,8 @@ async fn hit(
         &t.classify,
     );
     // Bursts and re-checks need the email's other clicks: judged when the hit is applied.
-    let client = (kind == Kind::Click)
-        .then(|| classify::fingerprint(&t.client_key, &id, ip, user_agent));
+    let client =
+        (kind == Kind::Click).then(|| classify::fingerprint(&t.client_key, &id, ip, user_agent));
     Hit {
         kind,
         email_id: id,

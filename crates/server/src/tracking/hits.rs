@@ -103,11 +103,10 @@ const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS hits (\
 pub async fn prepare_sqlite_backlog(db: &Db) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(SQLITE_SCHEMA).execute(&db.hits).await?;
     // A backlog file written before hits carried their client fingerprint (migration 0010).
-    let has_client: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pragma_table_info('hits') WHERE name = 'client'",
-    )
-    .fetch_one(&db.hits)
-    .await?;
+    let has_client: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('hits') WHERE name = 'client'")
+            .fetch_one(&db.hits)
+            .await?;
     if has_client == 0 {
         sqlx::raw_sql("ALTER TABLE hits ADD COLUMN client TEXT")
             .execute(&db.hits)

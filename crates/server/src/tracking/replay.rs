@@ -79,7 +79,8 @@ pub async fn replay(target: &Target) -> anyhow::Result<Score> {
 
 /// Sends the scenario's email and waits until it is SENT; returns its id.
 async fn send(t: &Target, http: &reqwest::Client, n: usize) -> anyhow::Result<String> {
-    let body = json!({ "to": format!("corpus-{n}@example.com"), "subject": "Corpus", "body": BODY });
+    let body =
+        json!({ "to": format!("corpus-{n}@example.com"), "subject": "Corpus", "body": BODY });
     let answer: Value = http
         .post(format!("{}/v1/send", t.base))
         .bearer_auth(&t.secret_key)
@@ -93,11 +94,10 @@ async fn send(t: &Target, http: &reqwest::Client, n: usize) -> anyhow::Result<St
         .with_context(|| format!("send refused: {answer}"))?
         .to_string();
     for _ in 0..400 {
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM emails WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(&t.db.read)
-                .await?;
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM emails WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&t.db.read)
+            .await?;
         if status.as_deref() == Some("SENT") {
             return Ok(id);
         }
@@ -131,7 +131,10 @@ async fn tracked_urls(
     urls.truncate(1);
     urls.extend(find("/c/"));
     if urls.len() != 5 {
-        bail!("expected a pixel and 4 links in {email}, found {}", urls.len());
+        bail!(
+            "expected a pixel and 4 links in {email}, found {}",
+            urls.len()
+        );
     }
     Ok(urls)
 }
@@ -160,7 +163,8 @@ async fn play(
         previous = hit.at_secs;
         tokio::time::sleep(Duration::from_secs_f64(wait)).await;
         let url = if hit.click {
-            urls.get(1 + hit.link as usize).context("link index above 3")?
+            urls.get(1 + hit.link as usize)
+                .context("link index above 3")?
         } else {
             &urls[0]
         };

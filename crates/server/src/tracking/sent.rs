@@ -101,9 +101,15 @@ mod tests {
     fn a_hand_off_time_is_reread_only_while_a_report_may_come() {
         let with = SentTimes::new(true);
         assert!(with.unsettled(&entry(0, None, 0), 1_000));
-        assert!(!with.unsettled(&entry(0, None, 500), 1_000), "read under a second ago");
+        assert!(
+            !with.unsettled(&entry(0, None, 500), 1_000),
+            "read under a second ago"
+        );
         assert!(!with.unsettled(&entry(0, Some(10), 0), 5_000), "delivered");
-        assert!(!with.unsettled(&entry(0, None, 0), REPORT_WAIT_MS), "too late for a report");
+        assert!(
+            !with.unsettled(&entry(0, None, 0), REPORT_WAIT_MS),
+            "too late for a report"
+        );
         assert!(!SentTimes::new(false).unsettled(&entry(0, None, 0), 5_000));
     }
 

@@ -50,7 +50,8 @@ async fn the_labelled_corpus_is_judged_right() {
 
 /// A sent email with four tracked links; returns (email id, contact id, link paths).
 async fn four_links(app: &TestApp, to: &str) -> (String, String, Vec<String>) {
-    let (email, contact) = send_one(app, json!({ "to": to, "subject": "s", "body": FOUR_LINKS })).await;
+    let (email, contact) =
+        send_one(app, json!({ "to": to, "subject": "s", "body": FOUR_LINKS })).await;
     let links = tracking_urls(app, email["html"].as_str().unwrap(), "/c/")
         .into_iter()
         .map(|l| l.strip_prefix(&app.base).unwrap().to_string())
@@ -167,7 +168,9 @@ async fn bursts_are_counted_across_nodes_sharing_a_database() {
 
 /// Sends all requests at once; their status codes.
 async fn futures_join(
-    requests: Vec<impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static>,
+    requests: Vec<
+        impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+    >,
 ) -> Vec<u16> {
     let mut set = tokio::task::JoinSet::new();
     for r in requests {

@@ -52,8 +52,7 @@ pub fn client_kind(ua: &str) -> (&'static str, &'static str) {
     } else {
         "other"
     };
-    let app = if has("Outlook") || has("ms-office") || has("MSOffice") || has("Microsoft Office")
-    {
+    let app = if has("Outlook") || has("ms-office") || has("MSOffice") || has("Microsoft Office") {
         "outlook"
     } else if has("Thunderbird") {
         "thunderbird"
@@ -113,7 +112,7 @@ pub fn majors_behind(ua: &str, at_ms: i64) -> Option<i64> {
 ///
 /// ```
 /// use beacon_tracking::classify::current_majors;
-/// assert_eq!(current_majors(1_648_512_000_000), (100, 99));
+/// assert_eq!(current_majors(1_648_512_000_000), (100, 98)); // the day Chrome 100 shipped
 /// ```
 #[must_use]
 pub fn current_majors(at_ms: i64) -> (i64, i64) {

@@ -125,7 +125,10 @@ pub fn judge_clicks(clicks: &[Click<'_>], cfg: &ClassifyConfig) -> Vec<Option<Ma
     for later in 0..clicks.len() {
         for earlier in 0..later {
             let (a, b) = (&clicks[earlier], &clicks[later]);
-            if a.link != b.link || b.at_ms - a.at_ms > recheck_ms || machine[earlier] || machine[later]
+            if a.link != b.link
+                || b.at_ms - a.at_ms > recheck_ms
+                || machine[earlier]
+                || machine[later]
             {
                 continue;
             }
@@ -168,53 +171,117 @@ mod tests {
     fn a_burst_is_machine_from_its_first_click() {
         let cfg = ClassifyConfig::default();
         let v = judge_clicks(
-            &[click(0, 0, PHONE), click(900, 1, PHONE), click(1_999, 2, PHONE), click(9_000, 0, PHONE)],
+            &[
+                click(0, 0, PHONE),
+                click(900, 1, PHONE),
+                click(1_999, 2, PHONE),
+                click(9_000, 0, PHONE),
+            ],
             &cfg,
         );
         assert_eq!(v[..3], [Some(MachineReason::ClickBurst); 3]);
         assert_eq!(v[3], None);
         // Two clicks a second apart (a double click) stay human; so does 3 spread over 2 s.
-        assert_eq!(judge_clicks(&[click(0, 0, PHONE), click(300, 0, PHONE)], &cfg), [None, None]);
         assert_eq!(
-            judge_clicks(&[click(0, 0, PHONE), click(1_000, 1, PHONE), click(2_000, 2, PHONE)], &cfg),
+            judge_clicks(&[click(0, 0, PHONE), click(300, 0, PHONE)], &cfg),
+            [None, None]
+        );
+        assert_eq!(
+            judge_clicks(
+                &[
+                    click(0, 0, PHONE),
+                    click(1_000, 1, PHONE),
+                    click(2_000, 2, PHONE)
+                ],
+                &cfg
+            ),
             [None, None, None]
         );
         let off = ClassifyConfig::default().burst_clicks(0);
-        assert_eq!(judge_clicks(&[click(0, 0, PHONE), click(1, 1, PHONE), click(2, 2, PHONE)], &off), [None; 3]);
+        assert_eq!(
+            judge_clicks(
+                &[click(0, 0, PHONE), click(1, 1, PHONE), click(2, 2, PHONE)],
+                &off
+            ),
+            [None; 3]
+        );
     }
 
     #[test]
     fn already_machine_clicks_count_in_a_burst_but_are_not_relabelled() {
         let mut first = click(0, 0, PHONE);
         first.machine = true;
-        let v = judge_clicks(&[first, click(100, 1, PHONE), click(200, 2, PHONE)], &ClassifyConfig::default());
-        assert_eq!(v, [None, Some(MachineReason::ClickBurst), Some(MachineReason::ClickBurst)]);
+        let v = judge_clicks(
+            &[first, click(100, 1, PHONE), click(200, 2, PHONE)],
+            &ClassifyConfig::default(),
+        );
+        assert_eq!(
+            v,
+            [
+                None,
+                Some(MachineReason::ClickBurst),
+                Some(MachineReason::ClickBurst)
+            ]
+        );
     }
 
     #[test]
     fn a_second_fetch_from_elsewhere_by_another_client_is_a_recheck() {
         let cfg = ClassifyConfig::default();
         let r = Some(MachineReason::GatewayRecheck);
-        assert_eq!(judge_clicks(&[click(0, 3, PHONE), click(6_000, 3, DESK)], &cfg), [None, r]);
+        assert_eq!(
+            judge_clicks(&[click(0, 3, PHONE), click(6_000, 3, DESK)], &cfg),
+            [None, r]
+        );
         // Same network (a person's second device at home), or the same kind of client: human.
-        assert_eq!(judge_clicks(&[click(0, 3, PHONE), click(6_000, 3, SAME_NET_OTHER_APP)], &cfg), [None, None]);
+        assert_eq!(
+            judge_clicks(
+                &[click(0, 3, PHONE), click(6_000, 3, SAME_NET_OTHER_APP)],
+                &cfg
+            ),
+            [None, None]
+        );
         // Another link, or too late: human.
-        assert_eq!(judge_clicks(&[click(0, 3, PHONE), click(6_000, 4, DESK)], &cfg), [None, None]);
-        assert_eq!(judge_clicks(&[click(0, 3, PHONE), click(31_000, 3, DESK)], &cfg), [None, None]);
+        assert_eq!(
+            judge_clicks(&[click(0, 3, PHONE), click(6_000, 4, DESK)], &cfg),
+            [None, None]
+        );
+        assert_eq!(
+            judge_clicks(&[click(0, 3, PHONE), click(31_000, 3, DESK)], &cfg),
+            [None, None]
+        );
         // A gateway's network first: the gateway is the machine, the person after it is not.
-        assert_eq!(judge_clicks(&[click(0, 3, GATEWAY), click(800, 3, DESK)], &cfg), [r, None]);
-        assert_eq!(judge_clicks(&[click(0, 3, DESK), click(800, 3, GATEWAY)], &cfg), [None, r]);
+        assert_eq!(
+            judge_clicks(&[click(0, 3, GATEWAY), click(800, 3, DESK)], &cfg),
+            [r, None]
+        );
+        assert_eq!(
+            judge_clicks(&[click(0, 3, DESK), click(800, 3, GATEWAY)], &cfg),
+            [None, r]
+        );
         // Unknown fingerprints decide nothing.
-        let bare = Click { client: None, ..click(6_000, 3, DESK) };
-        assert_eq!(judge_clicks(&[click(0, 3, PHONE), bare], &cfg), [None, None]);
+        let bare = Click {
+            client: None,
+            ..click(6_000, 3, DESK)
+        };
+        assert_eq!(
+            judge_clicks(&[click(0, 3, PHONE), bare], &cfg),
+            [None, None]
+        );
     }
 
     #[test]
     fn fingerprints_differ_by_email_and_key() {
         let ip = "198.51.100.7".parse().unwrap();
         let ua = Some("Mozilla/5.0 (Windows NT 10.0) Chrome/126.0");
-        assert_ne!(fingerprint(b"k", "e1", ip, ua), fingerprint(b"k", "e2", ip, ua));
-        assert_ne!(fingerprint(b"k", "e1", ip, ua), fingerprint(b"j", "e1", ip, ua));
+        assert_ne!(
+            fingerprint(b"k", "e1", ip, ua),
+            fingerprint(b"k", "e2", ip, ua)
+        );
+        assert_ne!(
+            fingerprint(b"k", "e1", ip, ua),
+            fingerprint(b"j", "e1", ip, ua)
+        );
         let other_net = fingerprint(b"k", "e1", "198.51.101.7".parse().unwrap(), ua);
         assert_ne!(other_net[..8], fingerprint(b"k", "e1", ip, ua)[..8]);
         assert_eq!(other_net[8..], fingerprint(b"k", "e1", ip, ua)[8..]);

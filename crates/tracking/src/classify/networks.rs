@@ -64,7 +64,10 @@ fn parse(text: &'static str) -> Result<Vec<Range>, String> {
             other => return Err(format!("line {}: unknown scope {other:?}", n + 1)),
         };
         if product.is_empty() || !source.starts_with("https://") || date.len() != 10 {
-            return Err(format!("line {}: product, https source and date are required", n + 1));
+            return Err(format!(
+                "line {}: product, https source and date are required",
+                n + 1
+            ));
         }
         ranges.push(Range {
             first: key(net.network()),
@@ -131,9 +134,15 @@ mod tests {
     #[test]
     fn bad_lines_are_named() {
         let bad = [
-            ("10.0.0.0/8\tX\tscanner\thttps://x\t2026-01-01\n10.1.0.0/16\tY\tscanner\thttps://x\t2026-01-01", "overlap"),
+            (
+                "10.0.0.0/8\tX\tscanner\thttps://x\t2026-01-01\n10.1.0.0/16\tY\tscanner\thttps://x\t2026-01-01",
+                "overlap",
+            ),
             ("10.0.0.1/8\tX\tscanner\thttps://x\t2026-01-01", "host bits"),
-            ("10.0.0.0/8\tX\tpeople\thttps://x\t2026-01-01", "unknown scope"),
+            (
+                "10.0.0.0/8\tX\tpeople\thttps://x\t2026-01-01",
+                "unknown scope",
+            ),
             ("10.0.0.0/8\tX\tscanner", "5 tab-separated"),
             ("10.0.0.0/33\tX\tscanner\thttps://x\t2026-01-01", "line 1"),
         ];

@@ -11,13 +11,22 @@ pub const REASONS: &[(&str, &str)] = &[
     ("no_user_agent", "no user agent (a script)"),
     ("gmail_prefetch", "Gmail prefetch"),
     ("apple_mpp", "Apple Mail Privacy Protection"),
-    ("proxy_click", "mail provider's image proxy following a link"),
+    (
+        "proxy_click",
+        "mail provider's image proxy following a link",
+    ),
     ("security_scanner", "link scanner"),
     ("scanner_network", "security gateway's network"),
     ("too_soon", "seconds after delivery"),
-    ("weak_signals", "outdated browser within a minute of delivery"),
+    (
+        "weak_signals",
+        "outdated browser within a minute of delivery",
+    ),
     ("click_burst", "burst of clicks on every link"),
-    ("gateway_recheck", "gateway re-checking a link a person clicked"),
+    (
+        "gateway_recheck",
+        "gateway re-checking a link a person clicked",
+    ),
 ];
 
 /// The plain words for a stored reason, with the scanner's product when there is one:
