@@ -182,3 +182,49 @@ async fn futures_join(
     }
     out
 }
+
+#[tokio::test]
+async fn a_backlog_file_from_before_client_fingerprints_is_upgraded_and_folded() {
+    let url = crate::helpers::fresh_database().await;
+    let Some(file) = url.strip_prefix("sqlite://") else {
+        return; // PostgreSQL's backlog is a table, upgraded by migration 0010.
+    };
+    // The backlog file as Beacon wrote it before migration 0010, with one answered hit in it.
+    {
+        use sqlx::Connection;
+        let mut old = sqlx::SqliteConnection::connect(&format!("sqlite://{file}-hits?mode=rwc"))
+            .await
+            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE hits (seq INTEGER PRIMARY KEY AUTOINCREMENT, email_id TEXT NOT NULL, \
+             kind TEXT NOT NULL, link_url TEXT, link_index BIGINT, link_tag TEXT, machine TEXT, \
+             scanner TEXT, ip TEXT, user_agent TEXT, at BIGINT NOT NULL); \
+             INSERT INTO hits (email_id, kind, link_url, link_index, at) \
+             VALUES ('0190a5f0-0000-7000-8000-000000000000', 'click', 'https://example.com/', 0, 1)",
+        )
+        .execute(&mut old)
+        .await
+        .unwrap();
+        old.close().await.unwrap();
+    }
+    let app = spawn_with(Opts {
+        db_url: Some(url.clone()),
+        ..Opts::default()
+    })
+    .await;
+    app.settle().await;
+    // New hits carry their fingerprint in the upgraded file.
+    let (email, _, links) = four_links(&app, "upgraded@example.com").await;
+    hit(&app, &app.url(&links[0]), BROWSER).await;
+    let db = Db::connect(&url).await.unwrap();
+    let client: Option<String> = sqlx::query_scalar(
+        "SELECT client FROM events WHERE email_id = $1 AND name = 'email.click'",
+    )
+    .bind(&email)
+    .fetch_one(&db.read)
+    .await
+    .unwrap();
+    assert_eq!(client.map(|c| c.len()), Some(16));
+    db.close().await;
+    app.stop().await;
+}
