@@ -50,6 +50,7 @@ pub async fn judge(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result<Judge
         return Ok(judged);
     }
     let margin = ((cfg.recheck_secs * 1000.0) as i64).max(classify::BURST_WINDOW_MS);
+    let burst = classify::BURST_WINDOW_MS;
     let mut ids: Vec<&str> = batch.keys().copied().collect();
     ids.sort_unstable();
     let windows: Vec<_> = ids
@@ -57,7 +58,7 @@ pub async fn judge(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result<Judge
         .map(|id| {
             let times = batch[id].iter().map(|&i| hits[i].at);
             let (lo, hi) = (times.clone().min().unwrap_or(0), times.max().unwrap_or(0));
-            json!([id, lo - margin, hi + margin])
+            json!([id, lo - margin, hi + margin, lo - burst, hi + burst])
         })
         .collect();
     let windows = serde_json::to_string(&windows).expect("strings and integers serialize");
@@ -71,19 +72,23 @@ pub async fn judge(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result<Judge
         Backend::Sqlite => RECORDED_SQLITE,
         Backend::Postgres => RECORDED_POSTGRES,
     };
-    let rows = sqlx::query(sql).bind(&windows).fetch_all(&mut **tx).await?;
+    // One row: the recorded clicks as a JSON array (on SQLite every row is a hand-off from its
+    // database thread; an email clicked hundreds of times a minute would cost that many).
+    let json: String = sqlx::query_scalar(sql)
+        .bind(&windows)
+        .fetch_one(&mut **tx)
+        .await?;
+    let rows: Vec<RecordedRow> =
+        serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     let mut recorded: HashMap<String, Vec<Recorded>> = HashMap::new();
-    for row in &rows {
-        recorded
-            .entry(row.try_get("email_id")?)
-            .or_default()
-            .push(Recorded {
-                id: row.try_get("id")?,
-                at: row.try_get("created_at")?,
-                link: row.try_get::<Option<i64>, _>("link_index")?.unwrap_or(0),
-                client: row.try_get("client")?,
-                machine: row.try_get::<Option<String>, _>("machine")?.is_some(),
-            });
+    for (id, email, at, machine, link, client) in rows {
+        recorded.entry(email).or_default().push(Recorded {
+            id,
+            at,
+            link: link.unwrap_or(0),
+            client,
+            machine: machine != 0,
+        });
     }
     for (email, in_batch) in &batch {
         let old = recorded.remove(*email).unwrap_or_default();
@@ -135,6 +140,10 @@ enum Source {
     Batch(usize),
 }
 
+/// A recorded click as the read gives it: event id, email id, time, machine (0/1), link index,
+/// client fingerprint.
+type RecordedRow = (String, String, i64, i64, Option<i64>, Option<String>);
+
 struct Recorded {
     id: String,
     at: i64,
@@ -143,21 +152,28 @@ struct Recorded {
     machine: bool,
 }
 
-/// Each window is `[email id, from, to]` (milliseconds).
+/// Each window is `[email id, from, to, burst from, burst to]` (milliseconds): clicks still human
+/// are read over the re-check window, machine ones (which only count towards bursts) over the
+/// burst window.
 const LOCK_POSTGRES: &str = "SELECT id FROM emails WHERE id IN \
     (SELECT e->>0 FROM jsonb_array_elements($1::jsonb) AS j(e)) ORDER BY id FOR UPDATE";
-const RECORDED_SQLITE: &str = "SELECT ev.id, ev.email_id, ev.created_at, ev.machine, \
-    ev.link_index, ev.client FROM json_each($1) AS j \
+const RECORDED_SQLITE: &str = "SELECT json_group_array(json_array(ev.id, ev.email_id, \
+    ev.created_at, CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END, ev.link_index, ev.client)) \
+    FROM json_each($1) AS j \
     JOIN emails m ON m.id = j.value->>0 \
     JOIN events ev ON ev.contact_id = m.contact_id AND ev.created_at >= j.value->>1 \
     AND ev.created_at <= j.value->>2 \
-    WHERE ev.email_id = m.id AND ev.name = 'email.click'";
-const RECORDED_POSTGRES: &str = "SELECT ev.id, ev.email_id, ev.created_at, ev.machine, \
-    ev.link_index, ev.client FROM jsonb_array_elements($1::jsonb) AS j(e) \
+    WHERE ev.email_id = m.id AND ev.name = 'email.click' AND (ev.machine IS NULL \
+    OR (ev.created_at >= j.value->>3 AND ev.created_at <= j.value->>4))";
+const RECORDED_POSTGRES: &str = "SELECT COALESCE(json_agg(json_build_array(ev.id, ev.email_id, \
+    ev.created_at, CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END, ev.link_index, ev.client)), \
+    '[]'::json)::text \
+    FROM jsonb_array_elements($1::jsonb) AS j(e) \
     JOIN emails m ON m.id = e->>0 \
     JOIN events ev ON ev.contact_id = m.contact_id AND ev.created_at >= (e->>1)::BIGINT \
     AND ev.created_at <= (e->>2)::BIGINT \
-    WHERE ev.email_id = m.id AND ev.name = 'email.click'";
+    WHERE ev.email_id = m.id AND ev.name = 'email.click' AND (ev.machine IS NULL \
+    OR (ev.created_at >= (e->>3)::BIGINT AND ev.created_at <= (e->>4)::BIGINT))";
 
 /// Carries out the corrections `judge` found, after the batch is applied (so the first-click
 /// times it recomputes see the batch's own human clicks).

@@ -121,18 +121,23 @@ pub fn judge_clicks(clicks: &[Click<'_>], cfg: &ClassifyConfig) -> Vec<Option<Ma
             }
         }
     }
+    // Re-checks: only pairs of clicks still human on the same link, looking back no further than
+    // the window (clicks are in time order), so an email scanned hundreds of times costs little.
     let recheck_ms = (cfg.recheck_secs * 1000.0) as i64;
     for later in 0..clicks.len() {
-        for earlier in 0..later {
-            let (a, b) = (&clicks[earlier], &clicks[later]);
-            if a.link != b.link
-                || b.at_ms - a.at_ms > recheck_ms
-                || machine[earlier]
-                || machine[later]
-            {
+        let b = &clicks[later];
+        let Some(pb) = parts(b.client).filter(|_| !machine[later]) else {
+            continue;
+        };
+        for earlier in (0..later).rev() {
+            let a = &clicks[earlier];
+            if b.at_ms - a.at_ms > recheck_ms {
+                break;
+            }
+            if a.link != b.link || machine[earlier] {
                 continue;
             }
-            let (Some(pa), Some(pb)) = (parts(a.client), parts(b.client)) else {
+            let Some(pa) = parts(a.client) else {
                 continue;
             };
             let flagged = match (pa.vendor, pb.vendor) {
@@ -143,6 +148,9 @@ pub fn judge_clicks(clicks: &[Click<'_>], cfg: &ClassifyConfig) -> Vec<Option<Ma
             if let Some(i) = flagged {
                 machine[i] = true;
                 out[i] = Some(MachineReason::GatewayRecheck);
+                if i == later {
+                    break;
+                }
             }
         }
     }
