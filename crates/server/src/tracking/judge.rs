@@ -153,27 +153,36 @@ struct Recorded {
 }
 
 /// Each window is `[email id, from, to, burst from, burst to]` (milliseconds): clicks still human
-/// are read over the re-check window, machine ones (which only count towards bursts) over the
-/// burst window.
+/// are read over the re-check window (by the partial index `events_human_clicks`, migration
+/// 0010), machine ones, which only count towards bursts, over the burst window (by the
+/// contact's events index).
 const LOCK_POSTGRES: &str = "SELECT id FROM emails WHERE id IN \
     (SELECT e->>0 FROM jsonb_array_elements($1::jsonb) AS j(e)) ORDER BY id FOR UPDATE";
-const RECORDED_SQLITE: &str = "SELECT json_group_array(json_array(ev.id, ev.email_id, \
-    ev.created_at, CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END, ev.link_index, ev.client)) \
-    FROM json_each($1) AS j \
-    JOIN emails m ON m.id = j.value->>0 \
-    JOIN events ev ON ev.contact_id = m.contact_id AND ev.created_at >= j.value->>1 \
-    AND ev.created_at <= j.value->>2 \
-    WHERE ev.email_id = m.id AND ev.name = 'email.click' AND (ev.machine IS NULL \
-    OR (ev.created_at >= j.value->>3 AND ev.created_at <= j.value->>4))";
-const RECORDED_POSTGRES: &str = "SELECT COALESCE(json_agg(json_build_array(ev.id, ev.email_id, \
-    ev.created_at, CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END, ev.link_index, ev.client)), \
-    '[]'::json)::text \
-    FROM jsonb_array_elements($1::jsonb) AS j(e) \
-    JOIN emails m ON m.id = e->>0 \
-    JOIN events ev ON ev.contact_id = m.contact_id AND ev.created_at >= (e->>1)::BIGINT \
-    AND ev.created_at <= (e->>2)::BIGINT \
-    WHERE ev.email_id = m.id AND ev.name = 'email.click' AND (ev.machine IS NULL \
-    OR (ev.created_at >= (e->>3)::BIGINT AND ev.created_at <= (e->>4)::BIGINT))";
+const RECORDED_SQLITE: &str = "WITH w AS (SELECT value->>0 AS eid, value->>1 AS lo, \
+    value->>2 AS hi, value->>3 AS blo, value->>4 AS bhi FROM json_each($1)), \
+    r AS (SELECT ev.id, ev.email_id, ev.created_at, 0 AS machine, ev.link_index, ev.client \
+    FROM w JOIN events ev ON ev.email_id = w.eid AND ev.name = 'email.click' \
+    AND ev.machine IS NULL AND ev.created_at >= w.lo AND ev.created_at <= w.hi \
+    UNION ALL \
+    SELECT ev.id, ev.email_id, ev.created_at, 1, ev.link_index, ev.client \
+    FROM w JOIN emails m ON m.id = w.eid JOIN events ev ON ev.contact_id = m.contact_id \
+    AND ev.created_at >= w.blo AND ev.created_at <= w.bhi \
+    WHERE ev.email_id = w.eid AND ev.name = 'email.click' AND ev.machine IS NOT NULL) \
+    SELECT json_group_array(json_array(id, email_id, created_at, machine, link_index, client)) \
+    FROM r";
+const RECORDED_POSTGRES: &str = "WITH w AS (SELECT e->>0 AS eid, (e->>1)::BIGINT AS lo, \
+    (e->>2)::BIGINT AS hi, (e->>3)::BIGINT AS blo, (e->>4)::BIGINT AS bhi \
+    FROM jsonb_array_elements($1::jsonb) AS j(e)), \
+    r AS (SELECT ev.id, ev.email_id, ev.created_at, 0 AS machine, ev.link_index, ev.client \
+    FROM w JOIN events ev ON ev.email_id = w.eid AND ev.name = 'email.click' \
+    AND ev.machine IS NULL AND ev.created_at >= w.lo AND ev.created_at <= w.hi \
+    UNION ALL \
+    SELECT ev.id, ev.email_id, ev.created_at, 1, ev.link_index, ev.client \
+    FROM w JOIN emails m ON m.id = w.eid JOIN events ev ON ev.contact_id = m.contact_id \
+    AND ev.created_at >= w.blo AND ev.created_at <= w.bhi \
+    WHERE ev.email_id = w.eid AND ev.name = 'email.click' AND ev.machine IS NOT NULL) \
+    SELECT COALESCE(json_agg(json_build_array(id, email_id, created_at, machine, link_index, \
+    client)), '[]'::json)::text FROM r";
 
 /// Carries out the corrections `judge` found, after the batch is applied (so the first-click
 /// times it recomputes see the batch's own human clicks).
