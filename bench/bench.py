@@ -6,7 +6,7 @@ in time, stops what it started, and writes bench/results/latest.md (+ latest.jso
 Environment: BENCH_SECS (wrk seconds per tracking run, default 4), BENCH_ROUNDS (interleaved
 rounds, default 2), BENCH_SEND_SECS (wrk seconds on /v1/send, default 10, at most 20),
 BENCH_RECIPIENTS (campaign size, default 100000), BENCH_PG (postgres base URL, default
-postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments,pages),
+postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments,pages,verdicts),
 BENCH_REWRITE_EXE (the built criterion bench; run.sh sets it, else `cargo bench` builds it).
 """
 import json, os, re, signal, socket, sqlite3, subprocess, sys, time
@@ -322,6 +322,24 @@ def pages():
         R["notes"].append(f"page bench failed (rc {out.returncode}): {out.stderr.strip()[-400:]}")
 
 
+# ---------------------------------------------------------------- verdicts
+
+
+def verdicts():
+    """`beacon-bench verdicts`: the labelled corpus of hits replayed through a Beacon in process
+    (SQLite); the accuracy of its human/machine verdicts (~15 s, mostly the corpus's own waits)."""
+    out = subprocess.run([os.path.join(BIN, "beacon-bench"), "verdicts"],
+                         capture_output=True, text=True, timeout=180)
+    rows = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    R["verdicts"] = next((r for r in rows if r.get("bench") == "verdicts"), None)
+    if R["verdicts"]:
+        v = R["verdicts"]
+        log(f"   verdict accuracy {v['accuracy'] * 100:.1f} % of {v['hits']} hits, "
+            f"{v['humans_flagged']} people flagged")
+    if out.returncode != 0 or not R["verdicts"]:
+        R["notes"].append(f"verdict corpus failed (rc {out.returncode}): {out.stderr.strip()[-400:]}")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -342,6 +360,8 @@ def main():
         steps.append(("segments", segments))
     if "pages" not in SKIP:
         steps.append(("dashboard pages", pages))
+    if "verdicts" not in SKIP:
+        steps.append(("verdicts", verdicts))
     R["step_secs"] = {}
     for name, f in steps:
         log(f"== {name}")

@@ -159,6 +159,23 @@ def write(R, outdir):
     else:
         add("Pending: the dashboard page benchmark did not run (see notes).\n")
 
+    v = R.get("verdicts")
+    add("## Machine verdicts (labelled corpus)\n")
+    if v:
+        add(f"**{v['accuracy'] * 100:.1f} %** of {v['hits']} labelled hits judged right "
+            f"{ok(v['accuracy'] >= 0.97 and v['humans_flagged'] == 0)} (target ≥ 97 %, no person "
+            f"flagged): {v['humans']} people's opens and clicks, {v['humans_flagged']} of them "
+            f"judged machine; {v['machines_missed']} machine hits judged human; "
+            f"{v['other_reason']} machine hits given another reason than their label.\n")
+        for m in v["mistakes"]:
+            add(f"- {m}")
+        add("\nFrom `beacon-bench verdicts`: `crates/tracking/tests/verdicts/corpus.tsv` (mail "
+            "clients, image proxies, gateways, unfurlers and scripts, each with its source) replayed "
+            "through the real `/o` and `/c` endpoints of a Beacon on SQLite, as the integration test "
+            f"`verdicts::the_labelled_corpus_is_judged_right` does ({v['secs']:.0f} s).\n")
+    else:
+        add("Pending: the verdict corpus did not run (see notes).\n")
+
     if R["notes"]:
         add("## Notes\n")
         for n in R["notes"]:

@@ -11,9 +11,12 @@
 //!   1,000,000 events on SQLite (`segments.rs`), each case sampled for about SECS.
 //! - `beacon-bench pages [DB_FILE] [SECS]`: the dashboard's pages on the same data set plus
 //!   100,000 emails, through a real server (`pages.rs`), each page sampled for about SECS.
+//! - `beacon-bench verdicts`: the accuracy of the machine verdicts on the labelled corpus of
+//!   hits, replayed through a Beacon started in process (`verdicts.rs`).
 
 mod pages;
 mod segments;
+mod verdicts;
 
 use std::time::{Duration, Instant};
 
@@ -54,9 +57,10 @@ async fn main() -> anyhow::Result<()> {
             let secs: f64 = args.get(2).map_or(Ok(1.0), |s| s.parse())?;
             pages::run(file, Duration::from_secs_f64(secs)).await
         }
+        Some("verdicts") => verdicts::run().await,
         _ => anyhow::bail!(
             "usage: beacon-bench group-commit DB_URL [SECS] | render HTML_FILE N \
-             | segments [DB_FILE] [SECS] | pages [DB_FILE] [SECS]"
+             | segments [DB_FILE] [SECS] | pages [DB_FILE] [SECS] | verdicts"
         ),
     }
 }
@@ -126,6 +130,7 @@ async fn group_commit(url: &str, each: Duration) -> anyhow::Result<()> {
                         scanner: None,
                         ip: Some("203.0.113.7".into()),
                         user_agent: Some("Mozilla/5.0 (bench)".into()),
+                        client: None,
                         at: now_ms(),
                     }
                 })

@@ -84,7 +84,7 @@ pub struct SettingsArgs {
     /// [default: false].
     #[arg(long, env = "BEACON_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: Option<bool>,
-    /// Hits sooner than this many seconds after sending are judged machine [default: 3].
+    /// Hits this many seconds or sooner after delivery are judged machine [default: 3].
     #[arg(long, env = "BEACON_MACHINE_MIN_SECS")]
     pub machine_min_secs: Option<f64>,
     /// How long a pixel or redirect waits for its hit to be committed before answering anyway,

@@ -3,6 +3,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod classify;
+pub mod corpus;
 pub mod html;
 pub mod links;
 pub mod policy;

@@ -10,13 +10,13 @@ const GOOGLE_PROXY: &str =
 fn open(ua: &str) -> Hit<'_> {
     Hit::new(HitKind::Open, "GET")
         .user_agent(ua)
-        .secs_since_sent(3600.0)
+        .secs_since_delivery(3600.0)
 }
 
 fn click(ua: &str) -> Hit<'_> {
     Hit::new(HitKind::Click, "GET")
         .user_agent(ua)
-        .secs_since_sent(3600.0)
+        .secs_since_delivery(3600.0)
 }
 
 fn verdict(hit: Hit<'_>) -> Verdict {
@@ -46,8 +46,6 @@ fn humans() {
         verdict(open("Mozilla/4.0 (compatible; ms-office; MSOffice 16)")),
         Verdict::Human
     );
-    // A double click is still a person.
-    assert_eq!(verdict(click(CHROME).recent_clicks(1)), Verdict::Human);
     // Apple's network only matters for opens.
     assert_eq!(
         verdict(click(CHROME).ip("17.1.2.3".parse().unwrap())),
@@ -140,27 +138,18 @@ fn missing_agent() {
 
 #[test]
 fn too_soon_is_configurable() {
-    assert_eq!(reason(click(CHROME).secs_since_sent(1.0)), "too_soon");
-    assert_eq!(reason(click(CHROME).secs_since_sent(-5.0)), "too_soon");
-    assert_eq!(reason(click(CHROME).secs_since_sent(3.0)), "human");
+    assert_eq!(reason(click(CHROME).secs_since_delivery(1.0)), "too_soon");
+    assert_eq!(reason(click(CHROME).secs_since_delivery(-5.0)), "too_soon");
+    // The threshold itself is too soon; just after it, timing alone decides nothing.
+    assert_eq!(reason(click(CHROME).secs_since_delivery(3.0)), "too_soon");
+    assert_eq!(reason(click(CHROME).secs_since_delivery(3.001)), "human");
     let lax = ClassifyConfig::default().min_secs_after_send(0.0);
     assert_eq!(
-        classify(&click(CHROME).secs_since_sent(0.5), &lax),
+        classify(&click(CHROME).secs_since_delivery(0.5), &lax),
         Verdict::Human
     );
     let strict = ClassifyConfig::default().min_secs_after_send(60.0);
-    assert!(classify(&open(CHROME).secs_since_sent(30.0), &strict).is_machine());
-}
-
-#[test]
-fn click_bursts() {
-    assert_eq!(reason(click(CHROME).recent_clicks(2)), "click_burst");
-    assert_eq!(reason(open(CHROME).recent_clicks(9)), "human");
-    let off = ClassifyConfig::default().burst_clicks(0);
-    assert_eq!(
-        classify(&click(CHROME).recent_clicks(50), &off),
-        Verdict::Human
-    );
+    assert!(classify(&open(CHROME).secs_since_delivery(30.0), &strict).is_machine());
 }
 
 #[test]
@@ -174,6 +163,10 @@ fn reason_names_are_stable() {
         (MachineReason::NoUserAgent, "no_user_agent"),
         (MachineReason::TooSoon, "too_soon"),
         (MachineReason::ClickBurst, "click_burst"),
+        (MachineReason::ScannerNetwork("x"), "scanner_network"),
+        (MachineReason::ProxyClick("x"), "proxy_click"),
+        (MachineReason::WeakSignals, "weak_signals"),
+        (MachineReason::GatewayRecheck, "gateway_recheck"),
     ];
     for (r, name) in all {
         assert_eq!(r.as_str(), name);
@@ -207,5 +200,101 @@ fn no_real_browser_matches_a_scanner() {
         "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17628; Pro)",
     ] {
         assert_eq!(scanner_product(ua), None, "{ua}");
+    }
+}
+
+/// 2026-11-30, when Chrome 160 was current by the release cadence.
+const NOW_MS: i64 = 1_796_000_000_000;
+const STALE_CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/79.0.3945.88 Safari/537.36";
+
+#[test]
+fn image_proxies_open_for_people_but_never_click() {
+    assert_eq!(reason(click(GOOGLE_PROXY)), "proxy_click");
+    let yahoo = "Mozilla/5.0 (compatible; YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html)";
+    assert_eq!(reason(click(yahoo)), "proxy_click");
+    // Gmail's proxy names Firefox 11: within the delivery window that is no outdated browser.
+    assert_eq!(
+        reason(open(GOOGLE_PROXY).secs_since_delivery(20.0).at_ms(NOW_MS)),
+        "human"
+    );
+    assert_eq!(reason(click("Mozilla/5.0")), "security_scanner");
+}
+
+#[test]
+fn published_networks() {
+    let eop = "40.107.22.45".parse().unwrap();
+    assert_eq!(
+        verdict(click(CHROME).ip(eop)),
+        Verdict::Machine(MachineReason::ScannerNetwork(
+            "Microsoft Defender for Office 365"
+        ))
+    );
+    // An isolation network carries people too: alone it decides nothing…
+    let mimecast = "205.139.110.61".parse().unwrap();
+    assert_eq!(reason(click(CHROME).ip(mimecast)), "human");
+    // …within the delivery window, or with an outdated browser, it does.
+    assert_eq!(
+        reason(click(CHROME).ip(mimecast).secs_since_delivery(20.0)),
+        "scanner_network"
+    );
+    assert_eq!(
+        reason(click(STALE_CHROME).ip(mimecast).at_ms(NOW_MS)),
+        "scanner_network"
+    );
+    // Apple's network only matters for opens.
+    assert_eq!(
+        reason(open(CHROME).ip("17.1.2.3".parse().unwrap())),
+        "apple_mpp"
+    );
+}
+
+#[test]
+fn weak_signals_decide_only_together() {
+    let early = |ua| click(ua).secs_since_delivery(20.0).at_ms(NOW_MS);
+    assert_eq!(reason(early(STALE_CHROME)), "weak_signals");
+    assert_eq!(
+        reason(early(CHROME)),
+        "human",
+        "a person clicking a password reset"
+    );
+    assert_eq!(
+        reason(click(STALE_CHROME).at_ms(NOW_MS)),
+        "human",
+        "an old browser, later"
+    );
+    // Just past the window, or with no time known, the old browser is alone again.
+    assert_eq!(
+        reason(click(STALE_CHROME).secs_since_delivery(60.5).at_ms(NOW_MS)),
+        "human"
+    );
+    assert_eq!(
+        reason(click(STALE_CHROME).secs_since_delivery(20.0)),
+        "human"
+    );
+    let fx68 = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:68.0) Gecko/20100101 Firefox/68.0";
+    assert_eq!(
+        reason(open(fx68).secs_since_delivery(45.0).at_ms(NOW_MS)),
+        "weak_signals"
+    );
+}
+
+/// docs/API.md's list of reasons is checked against the one table of words (`REASONS`), so
+/// the two cannot drift: one row per reason, with its name and its words, nothing else.
+#[test]
+fn the_api_docs_list_every_reason_in_its_words() {
+    let api = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/API.md"))
+        .expect("docs/API.md");
+    let section = api
+        .split("### Machine verdicts")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("a Machine verdicts section");
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(rows.len(), REASONS.len(), "one row per reason");
+    for ((name, words), row) in REASONS.iter().zip(&rows) {
+        assert!(
+            row.starts_with(&format!("| `{name}` | {words} |")),
+            "API.md row for {name} should start with its words {words:?}: {row}"
+        );
     }
 }

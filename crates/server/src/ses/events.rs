@@ -211,11 +211,13 @@ async fn hit(
             user_agent: user_agent.as_deref(),
             ip,
             purpose: None,
-            // SES's clock against ours: a little skew must not make a hit precede its send.
-            secs_since_sent: email.sent_at.map(|s| ((at - s) as f64 / 1000.0).max(0.0)),
-            // Click bursts are counted in memory by the node serving `/c`; SES's clicks pass
-            // through SNS one by one, so that rule does not apply here.
-            recent_clicks: 0,
+            // Since delivery when SES reported it, else since the hand-off. SES's clock against
+            // ours: a little skew must not make a hit precede its send.
+            secs_since_delivery: email
+                .delivered_at
+                .or(email.sent_at)
+                .map(|s| ((at - s) as f64 / 1000.0).max(0.0)),
+            at_ms: Some(at),
         },
         &state.tracking.classify,
     );
@@ -232,6 +234,16 @@ async fn hit(
             Verdict::Human => None,
         },
         ip: ip.and_then(|ip| state.settings.hit_ip.apply(ip)),
+        // Bursts and re-checks are judged over the email's clicks when applied, as for `/c`.
+        client: match (kind, ip) {
+            (Kind::Click, Some(ip)) => Some(classify::fingerprint(
+                &state.tracking.client_key,
+                &email.id,
+                ip,
+                user_agent.as_deref(),
+            )),
+            _ => None,
+        },
         user_agent: user_agent.filter(|_| state.settings.hit_user_agent),
         at,
     };

@@ -13,6 +13,7 @@ pub(super) struct Email {
     pub(super) campaign_id: Option<String>,
     pub(super) source_type: String,
     pub(super) sent_at: Option<i64>,
+    pub(super) delivered_at: Option<i64>,
 }
 
 /// The `ses` transport stores SES's bare message id, the `smtp` transport (pointed at SES) its
@@ -23,8 +24,8 @@ pub(super) async fn find_email(
     ses_id: &str,
     tagged: Option<&str>,
 ) -> Result<Option<Email>, sqlx::Error> {
-    const COLUMNS: &str =
-        "id, project_id, contact_id, subject, template_id, campaign_id, source_type, sent_at";
+    const COLUMNS: &str = "id, project_id, contact_id, subject, template_id, campaign_id, source_type, sent_at, \
+         delivered_at";
     let found = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM emails WHERE provider_message_id IN ($1, $2) \
          ORDER BY created_at LIMIT 1"

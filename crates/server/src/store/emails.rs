@@ -269,13 +269,18 @@ pub async fn next_due(db: &Db) -> Result<Option<i64>, sqlx::Error> {
         .await
 }
 
-/// When the email was handed to the transport (for the "too soon after sending" verdict).
-pub async fn sent_at(db: &Db, id: &str) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<Option<i64>> = sqlx::query_scalar("SELECT sent_at FROM emails WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&db.read)
-        .await?;
-    Ok(row.flatten())
+/// When the email was handed to the transport and, if the transport reported it, delivered
+/// (milliseconds; for the verdicts that look at time since delivery).
+pub async fn sent_and_delivered(
+    db: &Db,
+    id: &str,
+) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+    let row: Option<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT sent_at, delivered_at FROM emails WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&db.read)
+            .await?;
+    Ok(row.unwrap_or_default())
 }
 
 /// An email by id alone (for the public unsubscribe page, which has no API key).

@@ -199,6 +199,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (9, "links", include_str!("../../migrations/0009_links.sql")),
     (
+        10,
+        "verdicts",
+        include_str!("../../migrations/0010_verdicts.sql"),
+    ),
+    (
         11,
         "email_stats",
         include_str!("../../migrations/0011_email_stats.sql"),

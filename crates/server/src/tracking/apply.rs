@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 
+use super::judge;
 use crate::store::{self, Backend, Tx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,9 @@ pub struct Hit {
     pub scanner: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The client fingerprint (`classify::fingerprint`): network and kind of client, hashed, for
+    /// telling a person's click from a gateway's re-check of it.
+    pub client: Option<String>,
     pub at: i64,
 }
 
@@ -46,7 +50,16 @@ pub struct Hit {
 /// of the events, each with its rows in one JSON parameter. On SQLite every statement is a round
 /// trip to sqlx's database thread, so per-hit statements cost ~50 µs a hit in thread hand-offs
 /// alone; per batch, a few.
+///
+/// Clicks are first judged with the email's recorded clicks (`judge.rs`: bursts and gateway
+/// re-checks), and recorded clicks found to be a machine's are corrected after the batch.
 pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result<(), sqlx::Error> {
+    let judged = judge::judge(tx, backend, hits).await?;
+    let machine: Vec<Option<&str>> = hits
+        .iter()
+        .zip(&judged.verdicts)
+        .map(|(h, judged)| h.machine.as_deref().or(*judged))
+        .collect();
     let mut events: Vec<(usize, EventRow)> = Vec::with_capacity(hits.len());
     for (kind, human) in [
         (Kind::Open, true),
@@ -57,7 +70,7 @@ pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result
         let group: Vec<(usize, &Hit)> = hits
             .iter()
             .enumerate()
-            .filter(|(_, h)| h.kind == kind && h.machine.is_none() == human)
+            .filter(|(i, h)| h.kind == kind && machine[*i].is_none() == human)
             .map(|(i, h)| (i, *h))
             .collect();
         if group.is_empty() {
@@ -93,7 +106,7 @@ pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result
             let n = seen.entry(&hit.email_id).or_insert(0);
             *n += 1;
             let later = k - *n; // hits of this batch on this email that come after this one
-            events.push((i, event_row(hit, a, later)));
+            events.push((i, event_row(hit, machine[i], a, later)));
         }
     }
     // Events in the order the hits arrived.
@@ -102,7 +115,7 @@ pub async fn apply_batch(tx: &mut Tx, backend: Backend, hits: &[&Hit]) -> Result
     for chunk in rows.chunks(INSERT_CHUNK) {
         insert_events(tx, backend, chunk).await?;
     }
-    Ok(())
+    judge::correct(tx, backend, &judged).await
 }
 
 /// Distinct emails per `UPDATE` and events per `INSERT`: each statement carries its rows as one
@@ -191,20 +204,21 @@ struct EventRow {
     link_url: Option<String>,
     link_index: Option<i64>,
     link_tag: Option<String>,
+    client: Option<String>,
 }
 
 /// The event one hit records; `later` is how many hits of the same batch on the same email, of the
 /// same kind, come after it (their increments are already in `after`'s counters).
-fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
-    let human = hit.machine.is_none();
-    let machine = hit.machine.clone().map_or(Value::Null, Value::String);
+fn event_row(hit: &Hit, machine: Option<&str>, after: &After, later: i64) -> EventRow {
+    let human = machine.is_none();
+    let machine_json = machine.map_or(Value::Null, |m| Value::String(m.to_string()));
     let mut data = json!({
         "emailId": hit.email_id,
         "subject": after.subject,
         "templateId": after.template_id,
         "campaignId": after.campaign_id,
         "sourceType": after.source_type,
-        "machine": machine,
+        "machine": machine_json,
     });
     let d = data.as_object_mut().expect("object");
     let name = match hit.kind {
@@ -262,12 +276,13 @@ fn event_row(hit: &Hit, after: &After, later: i64) -> EventRow {
         name,
         data: data.to_string(),
         at: hit.at,
-        machine: hit.machine.clone(),
+        machine: machine.map(str::to_string),
         campaign_id: after.campaign_id.clone(),
         template_id: after.template_id.clone(),
         link_url: hit.link.as_ref().map(|l| l.url.clone()),
         link_index: hit.link.as_ref().map(|l| i64::from(l.index)),
         link_tag: hit.link.as_ref().and_then(|l| l.tag.clone()),
+        client: hit.client.clone(),
     }
 }
 
@@ -304,6 +319,7 @@ async fn insert_events(
                 &r.link_url,
                 r.link_index,
                 &r.link_tag,
+                &r.client,
             )
         })
         .collect();
@@ -316,16 +332,16 @@ async fn insert_events(
 const INSERT_EVENTS_SQLITE: &str = "\
     WITH b(n, e) AS MATERIALIZED (SELECT key, jsonb(value) FROM json_each($1)) \
     INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, machine, \
-    campaign_id, template_id, link_url, link_index, link_tag, workflow_state) \
+    campaign_id, template_id, link_url, link_index, link_tag, client, workflow_state) \
     SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, e->>6, e->>7, e->>8, e->>9, e->>10, \
-    e->>11, e->>12, \
+    e->>11, e->>12, e->>13, \
     CASE WHEN EXISTS (SELECT 1 FROM workflows WHERE workflows.project_id = e->>1) THEN 0 ELSE 1 END \
     FROM b WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.id = e->>2) ORDER BY n";
 const INSERT_EVENTS_POSTGRES: &str = "\
     INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, machine, \
-    campaign_id, template_id, link_url, link_index, link_tag, workflow_state) \
+    campaign_id, template_id, link_url, link_index, link_tag, client, workflow_state) \
     SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, (e->>6)::BIGINT, e->>7, e->>8, e->>9, \
-    e->>10, (e->>11)::BIGINT, e->>12, \
+    e->>10, (e->>11)::BIGINT, e->>12, e->>13, \
     CASE WHEN EXISTS (SELECT 1 FROM workflows WHERE workflows.project_id = e->>1) THEN 0 ELSE 1 END \
     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(e, n) \
     WHERE EXISTS (SELECT 1 FROM contacts WHERE contacts.id = e->>2) ORDER BY n";

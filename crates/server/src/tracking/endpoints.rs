@@ -152,21 +152,7 @@ async fn hit(
     let purpose = ["sec-purpose", "purpose", "x-purpose", "x-moz"]
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
-    let sent_at = match t.sent.get(email_id) {
-        Some(at) => Some(at),
-        None => {
-            let at = store::emails::sent_at(&state.db, &id).await.ok().flatten();
-            if let Some(at) = at {
-                t.sent.remember(email_id, at);
-            }
-            at
-        }
-    };
-    let recent_clicks = if kind == Kind::Click {
-        t.bursts.hit(email_id, now)
-    } else {
-        0
-    };
+    let arrival = t.sent.arrival(&state.db, email_id, now).await;
     let verdict = classify::classify(
         &classify::Hit {
             kind: if kind == Kind::Open {
@@ -178,11 +164,14 @@ async fn hit(
             user_agent,
             ip: Some(ip),
             purpose,
-            secs_since_sent: sent_at.map(|s| (now - s) as f64 / 1000.0),
-            recent_clicks,
+            secs_since_delivery: arrival.map(|s| (now - s) as f64 / 1000.0),
+            at_ms: Some(now),
         },
         &t.classify,
     );
+    // Bursts and re-checks need the email's other clicks: judged when the hit is applied.
+    let client =
+        (kind == Kind::Click).then(|| classify::fingerprint(&t.client_key, &id, ip, user_agent));
     Hit {
         kind,
         email_id: id,
@@ -201,6 +190,7 @@ async fn hit(
             .hit_user_agent
             .then(|| user_agent.map(str::to_string))
             .flatten(),
+        client,
         at: now,
     }
 }

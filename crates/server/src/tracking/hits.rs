@@ -9,7 +9,7 @@ use super::apply::{Hit, Kind, Link};
 use crate::store::{Backend, Db, Tx};
 
 const COLUMNS: &str =
-    "email_id, kind, link_url, link_index, link_tag, machine, scanner, ip, user_agent, at";
+    "email_id, kind, link_url, link_index, link_tag, machine, scanner, ip, user_agent, at, client";
 
 /// Appends the hits to the backlog (`conn` is a connection to `Db::hits`), in order, with one
 /// statement that commits on its own: the batch travels as one JSON array parameter, unpacked by
@@ -38,12 +38,14 @@ pub async fn append(
 /// Each hit is an array in `COLUMNS` order; `->>` of a JSON null is SQL NULL on both databases.
 const APPEND_SQLITE: &str = "WITH b(n, h) AS MATERIALIZED (SELECT key, jsonb(value) FROM json_each($1)) \
     INSERT INTO hits (email_id, kind, link_url, link_index, link_tag, machine, scanner, ip, \
-    user_agent, at) \
-    SELECT h->>0, h->>1, h->>2, h->>3, h->>4, h->>5, h->>6, h->>7, h->>8, h->>9 FROM b ORDER BY n";
+    user_agent, at, client) \
+    SELECT h->>0, h->>1, h->>2, h->>3, h->>4, h->>5, h->>6, h->>7, h->>8, h->>9, h->>10 \
+    FROM b ORDER BY n";
 const APPEND_POSTGRES: &str = "INSERT INTO hits (email_id, kind, link_url, link_index, link_tag, \
-    machine, scanner, ip, user_agent, at) \
+    machine, scanner, ip, user_agent, at, client) \
     SELECT h->>0, h->>1, h->>2, (h->>3)::BIGINT, h->>4, h->>5, h->>6, h->>7, h->>8, \
-    (h->>9)::BIGINT FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(h, n) ORDER BY n";
+    (h->>9)::BIGINT, h->>10 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS b(h, n) \
+    ORDER BY n";
 
 fn batch_json(hits: &[&Hit]) -> String {
     let rows: Vec<_> = hits
@@ -63,6 +65,7 @@ fn batch_json(hits: &[&Hit]) -> String {
                 h.ip.as_deref(),
                 h.user_agent.as_deref(),
                 h.at,
+                h.client.as_deref(),
             )
         })
         .collect();
@@ -92,13 +95,23 @@ pub async fn take(tx: &mut Tx, limit: usize) -> Result<Vec<Hit>, sqlx::Error> {
 const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS hits (\
     seq INTEGER PRIMARY KEY AUTOINCREMENT, email_id TEXT NOT NULL, kind TEXT NOT NULL, \
     link_url TEXT, link_index BIGINT, link_tag TEXT, machine TEXT, scanner TEXT, ip TEXT, \
-    user_agent TEXT, at BIGINT NOT NULL)";
+    user_agent TEXT, at BIGINT NOT NULL, client TEXT)";
 
 /// Creates the SQLite backlog's table, and keeps its numbering above the fold's cursor: a backlog
 /// file removed or replaced while the main file was kept would otherwise number new hits from 1,
 /// under the cursor, and the fold would skip them.
 pub async fn prepare_sqlite_backlog(db: &Db) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(SQLITE_SCHEMA).execute(&db.hits).await?;
+    // A backlog file written before hits carried their client fingerprint (migration 0010).
+    let has_client: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info('hits') WHERE name = 'client'")
+            .fetch_one(&db.hits)
+            .await?;
+    if has_client == 0 {
+        sqlx::raw_sql("ALTER TABLE hits ADD COLUMN client TEXT")
+            .execute(&db.hits)
+            .await?;
+    }
     let folded = cursor(db).await?;
     let numbered: Option<i64> =
         sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'hits'")
@@ -143,7 +156,7 @@ pub async fn move_cursor(tx: &mut Tx, from: i64, to: i64) -> Result<bool, sqlx::
 pub async fn read_after(db: &Db, after: i64, limit: usize) -> Result<Vec<(i64, Hit)>, sqlx::Error> {
     let json: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(seq, email_id, kind, link_url, link_index, link_tag, \
-         machine, scanner, ip, user_agent, at)) \
+         machine, scanner, ip, user_agent, at, client)) \
          FROM (SELECT * FROM hits WHERE seq > $1 ORDER BY seq LIMIT $2)",
     )
     .bind(after)
@@ -170,10 +183,11 @@ type JsonHit = (
     Option<String>,
     Option<String>,
     i64,
+    Option<String>,
 );
 
 fn from_json(r: JsonHit) -> (i64, Hit) {
-    let (seq, email_id, kind, url, index, tag, machine, scanner, ip, user_agent, at) = r;
+    let (seq, email_id, kind, url, index, tag, machine, scanner, ip, user_agent, at, client) = r;
     let hit = Hit {
         kind: kind_of(&kind),
         email_id,
@@ -186,6 +200,7 @@ fn from_json(r: JsonHit) -> (i64, Hit) {
         scanner,
         ip,
         user_agent,
+        client,
         at,
     };
     (seq, hit)
@@ -226,6 +241,7 @@ fn from_row(row: &AnyRow) -> Result<(i64, Hit), sqlx::Error> {
         scanner: row.try_get("scanner")?,
         ip: row.try_get("ip")?,
         user_agent: row.try_get("user_agent")?,
+        client: row.try_get("client")?,
         at: row.try_get("at")?,
     };
     Ok((row.try_get("seq")?, hit))

@@ -2,12 +2,14 @@
 //! records hits, and what a send needs to rewrite its HTML.
 
 mod apply;
-mod bursts;
 mod destinations;
 mod endpoints;
 mod fold;
 mod hits;
 pub mod ingest;
+mod judge;
+#[doc(hidden)]
+pub mod replay;
 mod sent;
 
 use std::time::Duration;
@@ -34,7 +36,9 @@ pub struct Tracking {
     pub rewrite: RewriteConfig,
     pub classify: ClassifyConfig,
     pub ingest: ingest::Ingest,
-    bursts: bursts::Bursts,
+    /// Keys the client fingerprints of hits (`classify::fingerprint`): derived from the oldest
+    /// signing key kept, so every node computes the same ones and rotation leaves them alone.
+    pub client_key: [u8; 32],
     sent: sent::SentTimes,
     destinations: destinations::Destinations,
 }
@@ -48,6 +52,11 @@ impl Tracking {
         stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(Tracking, JoinHandle<()>)> {
         let stored = keys::load_or_create(db).await?;
+        let client_key = stored
+            .iter()
+            .min_by_key(|k| k.id)
+            .map(|k| client_key(&k.secret))
+            .ok_or_else(|| anyhow::anyhow!("no signing key"))?;
         let mut ring = stored.iter().map(|k| SigningKey::new(k.id as u8, k.secret));
         let signing = ring
             .next()
@@ -65,8 +74,9 @@ impl Tracking {
                 rewrite,
                 classify,
                 ingest,
-                bursts: bursts::Bursts::default(),
-                sent: sent::SentTimes::default(),
+                client_key,
+                // Delivery reports come as SES events through SNS.
+                sent: sent::SentTimes::new(!settings.sns_topic_arns.is_empty()),
                 destinations: destinations::Destinations::default(),
             },
             writer,
@@ -84,6 +94,16 @@ impl Tracking {
     ) -> Result<Option<beacon_tracking::rewrite::StoredDestination>, sqlx::Error> {
         self.destinations.get(db, id).await
     }
+}
+
+/// A key of its own for fingerprints, so the signing key itself is used for nothing else.
+fn client_key(secret: &[u8; 32]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::new()
+        .chain_update(b"beacon client fingerprint\0")
+        .chain_update(secret)
+        .finalize()
+        .into()
 }
 
 pub fn routes() -> Router<AppState> {

@@ -25,4 +25,5 @@ mod templates;
 mod track;
 mod tracking;
 mod tracking_settings;
+mod verdicts;
 mod workflows;

@@ -2,8 +2,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// True for 17.0.0.0/8, registered to Apple Inc. (ARIN), where Mail Privacy Protection's
-/// proxies fetch images from.
+use super::networks::{Scope, network};
+
+/// True for Apple's network in `networks.tsv` (17.0.0.0/8, registered to Apple Inc. at ARIN),
+/// where Mail Privacy Protection's proxies fetch images from.
 ///
 /// ```
 /// use beacon_tracking::classify::is_apple;
@@ -12,10 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// ```
 #[must_use]
 pub fn is_apple(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.octets()[0] == 17,
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some_and(|v4| v4.octets()[0] == 17),
-    }
+    network(ip).is_some_and(|n| n.scope == Scope::Apple)
 }
 
 /// Zeroes the host part of an address for storage when the project keeps IPs truncated: a /24

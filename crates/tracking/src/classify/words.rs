@@ -6,14 +6,27 @@ use super::MachineReason;
 /// dashboard shows for it. Kept in one table so the API docs, the dashboard and the classifier
 /// cannot disagree on what a reason means.
 pub const REASONS: &[(&str, &str)] = &[
-    ("apple_mpp", "Apple Mail Privacy Protection"),
-    ("gmail_prefetch", "Gmail prefetch"),
-    ("security_scanner", "link scanner"),
     ("head_request", "HEAD request (link checker)"),
     ("prefetch", "browser prefetch or preview"),
     ("no_user_agent", "no user agent (a script)"),
+    ("gmail_prefetch", "Gmail prefetch"),
+    ("apple_mpp", "Apple Mail Privacy Protection"),
+    (
+        "proxy_click",
+        "mail provider's image proxy following a link",
+    ),
+    ("security_scanner", "link scanner"),
+    ("scanner_network", "security gateway's network"),
     ("too_soon", "seconds after delivery"),
+    (
+        "weak_signals",
+        "outdated browser within a minute of delivery",
+    ),
     ("click_burst", "burst of clicks on every link"),
+    (
+        "gateway_recheck",
+        "gateway re-checking a link a person clicked",
+    ),
 ];
 
 /// The plain words for a stored reason, with the scanner's product when there is one:
@@ -53,17 +66,8 @@ mod tests {
 
     #[test]
     fn every_reason_has_words() {
-        let all = [
-            MachineReason::AppleMpp,
-            MachineReason::GmailPrefetch,
-            MachineReason::SecurityScanner("X"),
-            MachineReason::HeadRequest,
-            MachineReason::Prefetch,
-            MachineReason::NoUserAgent,
-            MachineReason::TooSoon,
-            MachineReason::ClickBurst,
-        ];
-        for r in all {
+        assert_eq!(REASONS.len(), MachineReason::ALL.len());
+        for r in MachineReason::ALL {
             assert!(
                 REASONS.iter().any(|(name, _)| *name == r.as_str()),
                 "{} has no words",
