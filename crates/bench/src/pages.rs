@@ -66,7 +66,9 @@ async fn add_emails(db: &Db) -> anyhow::Result<()> {
         done = sent + 3_600_000,
         made = sent - 60_000,
     );
-    sqlx::raw_sql(AssertSqlSafe(campaign)).execute(&db.write).await?;
+    sqlx::raw_sql(AssertSqlSafe(campaign))
+        .execute(&db.write)
+        .await?;
     let sql = format!(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {CONTACTS} - 1) \
          INSERT INTO emails (id, project_id, contact_id, source_type, campaign_id, subject, \
@@ -97,7 +99,9 @@ async fn add_emails(db: &Db) -> anyhow::Result<()> {
          FROM (SELECT i, (i * 2654435761 % 4294967296) / 65536 % 100 AS r, \
            ((i + 11) * 2246822519 % 4294967296) / 16 % {CONTACTS} AS k FROM n)"
     );
-    sqlx::raw_sql(AssertSqlSafe(events)).execute(&db.write).await?;
+    sqlx::raw_sql(AssertSqlSafe(events))
+        .execute(&db.write)
+        .await?;
     let body = "<html><body><h1>Our weekly newsletter</h1><p>Hello.</p></body></html>";
     sqlx::query(
         "INSERT INTO email_bodies (email_id, html, text) VALUES ('m000000042', $1, 'Hello.')",
@@ -160,11 +164,23 @@ async fn measure(url: &str, budget: Duration) -> anyhow::Result<()> {
         ("email", format!("{p}/emails/m000000042")),
         ("email preview", format!("{p}/emails/m000000042/preview")),
         ("campaigns", format!("{p}/campaigns")),
-        ("campaign results (100k recipients, 1M events)", format!("{p}/campaigns/big")),
-        ("campaign: who opened", format!("{p}/campaigns/big/people?who=opened")),
-        ("campaign: who clicked link 3", format!("{p}/campaigns/big/people?who=clicked&link=2")),
+        (
+            "campaign results (100k recipients, 1M events)",
+            format!("{p}/campaigns/big"),
+        ),
+        (
+            "campaign: who opened",
+            format!("{p}/campaigns/big/people?who=opened"),
+        ),
+        (
+            "campaign: who clicked link 3",
+            format!("{p}/campaigns/big/people?who=clicked&link=2"),
+        ),
         ("analytics: 30 days", format!("{p}/analytics")),
-        ("analytics: 90 days, campaigns", format!("{p}/analytics?period=90d&stream=CAMPAIGN")),
+        (
+            "analytics: 90 days, campaigns",
+            format!("{p}/analytics?period=90d&stream=CAMPAIGN"),
+        ),
         ("segments", format!("{p}/segments")),
         ("templates", format!("{p}/templates")),
         ("settings: tracking", format!("{p}/settings/tracking")),

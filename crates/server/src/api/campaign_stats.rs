@@ -25,7 +25,7 @@ pub async fn stats(
         stream: None,
     };
     let totals = stats::totals(&state.db, &scope).await?;
-    let links = stats::links(&state.db, &scope).await?;
+    let links = crate::store::link_stats::links(&state.db, &scope).await?;
     let losses = stats::losses(&state.db, &scope).await?;
     let hourly = match c.started_at {
         Some(start) => stats::hourly(&state.db, &project.id, &c.id, start).await?,

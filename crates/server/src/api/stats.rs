@@ -77,7 +77,7 @@ async fn project_stats(
         stream,
     };
     let totals = stats::totals(&state.db, &scope).await?;
-    let links = stats::links(&state.db, &scope).await?;
+    let links = crate::store::link_stats::links(&state.db, &scope).await?;
     let events = stats::losses(&state.db, &scope).await?;
     let mut data = with_rates(&totals);
     data["stream"] = json!(stream);

@@ -1,6 +1,7 @@
 //! Opens, clicks, bounces, complaints and unsubscribes counted by the hour they happened, people
 //! and machines apart (by reason): whole hours from the rollup `event_stats` (kept by triggers,
-//! migrations/0015), the partial hours at a range's ends from the events themselves.
+//! migrations/0015; a project's rows under campaign `'*'`, a campaign's under its id), the
+//! partial hours at a range's ends from the events themselves.
 
 use super::Db;
 
@@ -31,9 +32,10 @@ pub struct Count {
     pub n: i64,
 }
 
+/// The rollup's rows of one campaign, or the project's (`'*'`, every campaign and none).
 const ROLLUP: &str = "SELECT hour, name, reason, CAST(SUM(n) AS BIGINT) AS n FROM event_stats \
-    WHERE project_id = $1 AND hour >= $2 AND hour < $3 \
-    AND ($4 = '' OR campaign_id = $4) AND ($5 = '' OR stream = $5) \
+    WHERE project_id = $1 AND campaign_id = $4 AND hour >= $2 AND hour < $3 \
+    AND ($5 = '' OR stream = $5) \
     GROUP BY hour, name, reason HAVING SUM(n) <> 0";
 
 /// The same counts from the events, for a range inside one or two hours.
@@ -60,7 +62,7 @@ pub async fn counts(db: &Db, s: &Scope<'_>) -> Result<Vec<Count>, sqlx::Error> {
         .bind(s.project_id)
         .bind(first)
         .bind(last)
-        .bind(s.campaign_id.unwrap_or(""))
+        .bind(s.campaign_id.unwrap_or("*"))
         .bind(s.stream.unwrap_or(""))
         .fetch_all(&db.read)
         .await?;

@@ -15,6 +15,7 @@ pub mod event_stats;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
+pub mod link_stats;
 pub mod memberships;
 pub mod outbox;
 pub mod projects;
@@ -212,6 +213,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "event_stats",
         include_str!("../../migrations/0015_event_stats.sql"),
+    ),
+    (
+        16,
+        "link_stats",
+        include_str!("../../migrations/0016_link_stats.sql"),
     ),
 ];
 

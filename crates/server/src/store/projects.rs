@@ -142,6 +142,14 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
         .rows_affected()
         == 1;
     // After the emails went with the project (their triggers only add to the rollup).
+    for table in ["link_stats", "link_clickers"] {
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE project_id = $1"
+        )))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
     sqlx::query("DELETE FROM event_stats WHERE project_id = $1")
         .bind(id)
         .execute(&mut *tx)

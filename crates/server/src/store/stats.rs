@@ -22,18 +22,6 @@ pub struct Totals {
     pub machine_clicks: i64,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct LinkClicks {
-    pub url: String,
-    #[sqlx(rename = "link_index")]
-    pub index: i64,
-    pub tag: Option<String>,
-    pub human_clicks: i64,
-    pub unique_human_clicks: i64,
-    pub machine_clicks: i64,
-}
-
 /// Which emails: a project's, queued in `[from, to)` (epoch ms), optionally of one campaign.
 pub struct Scope<'a> {
     pub project_id: &'a str,
@@ -88,17 +76,6 @@ fn rollup_sql(campaign: bool) -> String {
 }
 
 const HOUR_MS: i64 = 3_600_000;
-
-const LINKS: &str = "SELECT ev.link_url AS url, ev.link_index AS link_index, ev.link_tag AS tag, \
-    CAST(COALESCE(SUM(CASE WHEN ev.machine IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS human_clicks, \
-    COUNT(DISTINCT CASE WHEN ev.machine IS NULL THEN ev.email_id END) AS unique_human_clicks, \
-    CAST(COALESCE(SUM(CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) AS machine_clicks \
-    FROM events ev JOIN emails e ON e.id = ev.email_id \
-    WHERE e.project_id = $1 AND e.created_at >= $2 AND e.created_at < $3 \
-    AND ($4 = '' OR e.campaign_id = $4) AND ($5 = '' OR e.source_type = $5) \
-    AND ev.name = 'email.click' AND ev.project_id = $1 AND ev.created_at >= $2 \
-    GROUP BY ev.link_url, ev.link_index, ev.link_tag \
-    ORDER BY human_clicks DESC, ev.link_index LIMIT 200";
 
 /// Each campaign's all-time totals from the rollup, by campaign id (campaigns with no email
 /// yet are absent).
@@ -179,17 +156,6 @@ impl Totals {
         self.machine_opens += o.machine_opens;
         self.machine_clicks += o.machine_clicks;
     }
-}
-
-pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Error> {
-    sqlx::query_as(LINKS)
-        .bind(s.project_id)
-        .bind(s.from)
-        .bind(s.to)
-        .bind(s.campaign_id.unwrap_or(""))
-        .bind(s.stream.unwrap_or(""))
-        .fetch_all(&db.read)
-        .await
 }
 
 /// Opens and clicks in one hour after a start time.

@@ -308,7 +308,7 @@ pub async fn page(
         },
     )
     .await?;
-    let mut links: Vec<LinkRow> = stats::links(&state.db, &now)
+    let mut links: Vec<LinkRow> = crate::store::link_stats::links(&state.db, &now)
         .await?
         .into_iter()
         .map(|l| LinkRow {

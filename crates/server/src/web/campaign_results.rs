@@ -147,7 +147,7 @@ pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static st
         stream: None,
     };
     let t = stats::totals(&state.db, &scope).await?;
-    let links = stats::links(&state.db, &scope).await?;
+    let links = crate::store::link_stats::links(&state.db, &scope).await?;
     let started = c.started_at.unwrap_or(c.created_at);
     let hours = match c.started_at {
         Some(s) => stats::hourly(&state.db, &m.project.id, &c.id, s).await?,
@@ -398,7 +398,7 @@ pub async fn people_segment(
                 campaign_id: Some(&c.id),
                 stream: None,
             };
-            let url = stats::links(&state.db, &scope)
+            let url = crate::store::link_stats::links(&state.db, &scope)
                 .await?
                 .into_iter()
                 .find(|l| l.index == i)

@@ -230,6 +230,7 @@ mod events {
     //! stream, after inserts, verdicts changed later (one row and many at once) and deletions.
 
     use beacon::store::event_stats::{self, Scope};
+    use beacon::store::link_stats;
     use beacon::store::{Db, projects};
 
     use super::{HOUR, Lcg, insert_emails};
@@ -246,27 +247,40 @@ mod events {
 
     async fn insert_events(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
         for i in 0..400 {
-            let email = format!("{project}-e{:04}", rng.next(200));
+            let email_id = format!("{project}-e{:04}", rng.next(200));
+            let email = email_id.clone();
             let name = NAMES[rng.next(6) as usize];
             let machine = ["", "", "apple_mpp", "security_scanner"][rng.next(4) as usize];
             let campaign = ["", "camp-a", "camp-b"][rng.next(3) as usize];
             sqlx::query(
                 "INSERT INTO events (id, project_id, contact_id, email_id, name, data, created_at, \
-                 machine, campaign_id) VALUES ($1, $2, $3, $4, $5, '{}', $6, NULLIF($7, ''), \
-                 NULLIF($8, ''))",
+                 machine, campaign_id, link_url, link_index, link_tag) VALUES ($1, $2, $3, $4, $5, \
+                 '{}', $6, NULLIF($7, ''), NULLIF($8, ''), $9, $10, $11)",
             )
             .bind(format!("{project}-ev{i:05}"))
             .bind(project)
             .bind(format!("{project}-c{}", rng.next(20)))
             .bind(email)
             .bind(name)
-            .bind(base + rng.next(72 * HOUR))
+            // Events follow their email (statistics read clicks from the email's queueing on).
+            .bind(queued(db, &email_id).await + rng.next(24 * HOUR))
             .bind(machine)
             .bind(campaign)
+            .bind(["https://a.test/", "https://b.test/?x=1", ""][rng.next(3) as usize])
+            .bind(rng.next(3))
+            .bind([None, Some("cta")][rng.next(2) as usize])
             .execute(&db.write)
             .await
             .unwrap();
         }
+    }
+
+    async fn queued(db: &Db, email_id: &str) -> i64 {
+        sqlx::query_scalar("SELECT created_at FROM emails WHERE id = $1")
+            .bind(email_id)
+            .fetch_one(&db.read)
+            .await
+            .unwrap()
     }
 
     async fn assert_agree(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
@@ -289,6 +303,28 @@ mod events {
                 let rolled = event_stats::counts(db, &s).await.unwrap();
                 let scanned = event_stats::scan(db, &s, from, to).await.unwrap();
                 assert_eq!(rolled, scanned, "{from}..{to} {campaign:?} {stream:?}");
+                // Clicks by link over the emails queued in the same range.
+                let scope = beacon::store::stats::Scope {
+                    project_id: project,
+                    from,
+                    to,
+                    campaign_id: campaign,
+                    stream,
+                };
+                let key = |l: &link_stats::LinkClicks| (l.url.clone(), l.index, l.tag.clone());
+                let mut rolled = link_stats::links(db, &scope).await.unwrap();
+                let mut scanned: Vec<_> = link_stats::scan(db, &scope, from, to)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|l| l.human_clicks + l.machine_clicks > 0)
+                    .collect();
+                rolled.sort_by_key(key);
+                scanned.sort_by_key(key);
+                assert_eq!(
+                    rolled, scanned,
+                    "links {from}..{to} {campaign:?} {stream:?}"
+                );
             }
         }
     }
