@@ -245,7 +245,7 @@ mod events {
         "signup",
     ];
 
-    async fn insert_events(db: &Db, project: &str, base: i64, rng: &mut Lcg) {
+    async fn insert_events(db: &Db, project: &str, rng: &mut Lcg) {
         for i in 0..400 {
             let email_id = format!("{project}-e{:04}", rng.next(200));
             let email = email_id.clone();
@@ -337,7 +337,7 @@ mod events {
         let base = 1_790_000_000_000 - 1_790_000_000_000 % HOUR + 777;
         let mut rng = Lcg(5);
         insert_emails(&db, &project.id, base, 200, &mut rng).await;
-        insert_events(&db, &project.id, base, &mut rng).await;
+        insert_events(&db, &project.id, &mut rng).await;
         assert_agree(&db, &project.id, base, &mut rng).await;
         // Verdicts changed later: one event at a time, then many in one statement (a burst).
         for _ in 0..50 {
@@ -374,7 +374,7 @@ mod events {
         let base = 1_790_000_000_000;
         let mut rng = Lcg(9);
         insert_emails(&old, &project.id, base, 200, &mut rng).await;
-        insert_events(&old, &project.id, base, &mut rng).await;
+        insert_events(&old, &project.id, &mut rng).await;
         old.close().await;
         let db = Db::connect(&url).await.unwrap();
         assert_agree(&db, &project.id, base, &mut rng).await;
