@@ -2,7 +2,8 @@
 -- by machines per project, campaign ('' for none), stream and hour *of its email's queueing*
 -- (`emails.created_at / 3600000`: statistics scope emails by when they were queued, as
 -- `store/stats.rs` does), and `link_clickers` holds one row per email and link that a person
--- clicked, so "people who clicked" is a count of rows. A link is its destination (its first 500
+-- clicked; a row added or removed there moves `link_stats.unique_humans`, so "people who
+-- clicked" is a sum like the others. A link is its destination (its first 500
 -- characters), its index in the email and its tag. Triggers keep both exact whatever writes the
 -- events: an insert adds, a verdict changed later (a burst judged after its first clicks were
 -- applied) moves the click between people and machines and removes the email from the clickers
@@ -23,6 +24,8 @@ CREATE TABLE link_stats (
     shard          BIGINT NOT NULL,
     human_clicks   BIGINT NOT NULL DEFAULT 0,
     machine_clicks BIGINT NOT NULL DEFAULT 0,
+    -- The rows of `link_clickers` with these keys: kept by its own triggers.
+    unique_humans  BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (project_id, campaign_id, hour, stream, url, link_index, tag, shard)
 );
 CREATE INDEX link_stats_campaign ON link_stats (project_id, campaign_id, hour);
@@ -39,8 +42,6 @@ CREATE TABLE link_clickers (
     email_id    TEXT   NOT NULL,
     PRIMARY KEY (email_id, link_index, url, tag)
 );
-CREATE INDEX link_clickers_scope ON link_clickers (project_id, campaign_id, hour);
-CREATE INDEX link_clickers_hour ON link_clickers (project_id, hour);
 
 INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
 SELECT ev.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type,
@@ -55,6 +56,11 @@ SELECT DISTINCT ev.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.cre
     substr(COALESCE(ev.link_url, ''), 1, 500), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, ''), ev.email_id
 FROM events ev JOIN emails e ON e.id = ev.email_id
 WHERE ev.name = 'email.click' AND ev.machine IS NULL;
+INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
+SELECT project_id, campaign_id, hour, stream, url, link_index, tag, 0, COUNT(*)
+FROM link_clickers WHERE true
+GROUP BY project_id, campaign_id, hour, stream, url, link_index, tag
+ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = excluded.unique_humans;
 
 -- begin sqlite only
 CREATE TRIGGER link_stats_insert AFTER INSERT ON events
@@ -101,6 +107,18 @@ BEGIN
         AND tag = COALESCE(OLD.link_tag, '')
         AND NOT EXISTS (SELECT 1 FROM events o WHERE o.email_id = OLD.email_id
             AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(OLD.link_index, 0) AND substr(COALESCE(o.link_url, ''), 1, 500) = substr(COALESCE(OLD.link_url, ''), 1, 500) AND COALESCE(o.link_tag, '') = COALESCE(OLD.link_tag, ''));
+END;
+CREATE TRIGGER link_clickers_insert AFTER INSERT ON link_clickers
+BEGIN
+    INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
+    VALUES (NEW.project_id, NEW.campaign_id, NEW.hour, NEW.stream, NEW.url, NEW.link_index, NEW.tag, 0, 1)
+    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = unique_humans + excluded.unique_humans;
+END;
+CREATE TRIGGER link_clickers_delete AFTER DELETE ON link_clickers
+BEGIN
+    INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
+    VALUES (OLD.project_id, OLD.campaign_id, OLD.hour, OLD.stream, OLD.url, OLD.link_index, OLD.tag, 0, -1)
+    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = unique_humans + excluded.unique_humans;
 END;
 -- end sqlite only
 
@@ -150,6 +168,24 @@ BEGIN
             AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(OLD.link_index, 0) AND substr(COALESCE(o.link_url, ''), 1, 500) = substr(COALESCE(OLD.link_url, ''), 1, 500) AND COALESCE(o.link_tag, '') = COALESCE(OLD.link_tag, ''));
     RETURN NULL;
 END $$;
+CREATE FUNCTION link_clickers_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
+    VALUES (NEW.project_id, NEW.campaign_id, NEW.hour, NEW.stream, NEW.url, NEW.link_index, NEW.tag, pg_backend_pid(), 1)
+    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = s.unique_humans + excluded.unique_humans;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION link_clickers_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
+    VALUES (OLD.project_id, OLD.campaign_id, OLD.hour, OLD.stream, OLD.url, OLD.link_index, OLD.tag, pg_backend_pid(), -1)
+    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = s.unique_humans + excluded.unique_humans;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER link_clickers_insert AFTER INSERT ON link_clickers
+    FOR EACH ROW EXECUTE FUNCTION link_clickers_insert();
+CREATE TRIGGER link_clickers_delete AFTER DELETE ON link_clickers
+    FOR EACH ROW EXECUTE FUNCTION link_clickers_delete();
 CREATE TRIGGER link_stats_insert AFTER INSERT ON events
     FOR EACH ROW WHEN (NEW.name = 'email.click') EXECUTE FUNCTION link_stats_insert();
 CREATE TRIGGER link_stats_verdict AFTER UPDATE OF machine ON events

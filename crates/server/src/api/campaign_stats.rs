@@ -16,14 +16,7 @@ pub async fn stats(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let c = crate::actions::campaigns::fetch(&state.db, &project.id, &id).await?;
-    let scope = stats::Scope {
-        project_id: &project.id,
-        // Its emails are all queued after it was made: the range only narrows the reads.
-        from: c.created_at,
-        to: i64::MAX,
-        campaign_id: Some(&c.id),
-        stream: None,
-    };
+    let scope = stats::Scope::campaign(&project.id, &c);
     let totals = stats::totals(&state.db, &scope).await?;
     let links = crate::store::link_stats::links(&state.db, &scope).await?;
     let losses = stats::losses(&state.db, &scope).await?;

@@ -1,8 +1,9 @@
 //! Clicks by link: the clicks of people and of machines on each link, and how many people
 //! clicked it, over the emails of a scope (`stats::Scope`: a project's emails queued in a range,
-//! of a campaign or a stream). Whole hours of queueing come from the rollups `link_stats` and
-//! `link_clickers` (kept by triggers, migrations/0016), the partial hours at a range's ends from
-//! the events. A link is its destination's first 500 characters, its index and its tag.
+//! of a campaign or a stream). Whole hours of queueing come from the rollup `link_stats` (kept
+//! by triggers, migrations/0016, with `link_clickers` counting the people), the partial hours at
+//! a range's ends from the events. A link is its destination's first 500 characters, its index
+//! and its tag.
 
 use std::collections::HashMap;
 
@@ -38,26 +39,18 @@ const SCAN: &str = "SELECT substr(COALESCE(ev.link_url, ''), 1, 500) AS url, \
     GROUP BY substr(COALESCE(ev.link_url, ''), 1, 500), COALESCE(ev.link_index, 0), \
     COALESCE(ev.link_tag, '')";
 
-/// The rollups over whole hours `[$2, $3)`: the clicks from `link_stats`, the people from
-/// `link_clickers` (one grouped read each), with a query text for a campaign's rows and one for
+/// The rollup over whole hours `[$2, $3)`, with a query text for a campaign's rows and one for
 /// a project's, so each reads through its own index.
-fn rollup_sql(table: &str, campaign: bool) -> String {
+fn rollup_sql(campaign: bool) -> String {
     let filter = match campaign {
         true => "AND campaign_id = $4",
         false => "AND $4 = ''",
     };
-    let sums = match table {
-        "link_stats" => {
-            "CAST(SUM(human_clicks) AS BIGINT) AS human_clicks, CAST(0 AS BIGINT) AS unique_human_clicks, \
-             CAST(SUM(machine_clicks) AS BIGINT) AS machine_clicks"
-        }
-        _ => {
-            "CAST(0 AS BIGINT) AS human_clicks, COUNT(*) AS unique_human_clicks, \
-             CAST(0 AS BIGINT) AS machine_clicks"
-        }
-    };
     format!(
-        "SELECT url, link_index, NULLIF(tag, '') AS tag, {sums} FROM {table} \
+        "SELECT url, link_index, NULLIF(tag, '') AS tag, \
+         CAST(SUM(human_clicks) AS BIGINT) AS human_clicks, \
+         CAST(SUM(unique_humans) AS BIGINT) AS unique_human_clicks, \
+         CAST(SUM(machine_clicks) AS BIGINT) AS machine_clicks FROM link_stats \
          WHERE project_id = $1 AND hour >= $2 AND hour < $3 {filter} AND ($5 = '' OR stream = $5) \
          GROUP BY url, link_index, tag"
     )
@@ -69,19 +62,17 @@ pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Erro
     let last = s.to.div_euclid(HOUR_MS);
     let mut parts = Vec::new();
     if first < last {
-        for table in ["link_stats", "link_clickers"] {
-            let sql = rollup_sql(table, s.campaign_id.is_some());
-            parts.extend(
-                sqlx::query_as::<_, LinkClicks>(sqlx::AssertSqlSafe(sql))
-                    .bind(s.project_id)
-                    .bind(first)
-                    .bind(last)
-                    .bind(s.campaign_id.unwrap_or(""))
-                    .bind(s.stream.unwrap_or(""))
-                    .fetch_all(&db.read)
-                    .await?,
-            );
-        }
+        let sql = rollup_sql(s.campaign_id.is_some());
+        parts.extend(
+            sqlx::query_as::<_, LinkClicks>(sqlx::AssertSqlSafe(sql))
+                .bind(s.project_id)
+                .bind(first)
+                .bind(last)
+                .bind(s.campaign_id.unwrap_or(""))
+                .bind(s.stream.unwrap_or(""))
+                .fetch_all(&db.read)
+                .await?,
+        );
         if s.from < first * HOUR_MS {
             parts.extend(scan(db, s, s.from, first * HOUR_MS).await?);
         }
@@ -108,7 +99,7 @@ pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Erro
     }
     let mut out: Vec<LinkClicks> = merged
         .into_values()
-        .filter(|l| l.human_clicks != 0 || l.machine_clicks != 0)
+        .filter(|l| l.human_clicks != 0 || l.machine_clicks != 0 || l.unique_human_clicks != 0)
         .collect();
     out.sort_by(|a, b| {
         b.human_clicks

@@ -77,6 +77,20 @@ fn rollup_sql(campaign: bool) -> String {
 
 const HOUR_MS: i64 = 3_600_000;
 
+impl<'a> Scope<'a> {
+    /// A campaign's emails: all of them are queued after the campaign was made, so the range
+    /// starts at the hour it was made (a whole hour: the rollups serve all of it).
+    pub fn campaign(project_id: &'a str, c: &'a super::campaigns::Campaign) -> Scope<'a> {
+        Scope {
+            project_id,
+            from: c.created_at - c.created_at.rem_euclid(HOUR_MS),
+            to: i64::MAX,
+            campaign_id: Some(&c.id),
+            stream: None,
+        }
+    }
+}
+
 /// Each campaign's all-time totals from the rollup, by campaign id (campaigns with no email
 /// yet are absent).
 pub async fn totals_by_campaign(
@@ -179,9 +193,10 @@ pub async fn hourly(
     campaign_id: &str,
     since: i64,
 ) -> Result<Vec<Hour>, sqlx::Error> {
+    // Whole hours: the campaign has no event before it starts, so the rollup serves them all.
     let scope = super::event_stats::Scope {
         project_id,
-        from: since,
+        from: since - since.rem_euclid(HOUR_MS),
         to: i64::MAX / 2,
         campaign_id: Some(campaign_id),
         stream: None,
@@ -235,10 +250,15 @@ pub async fn losses(db: &Db, s: &Scope<'_>) -> Result<super::engagement::Losses,
         },
     )
     .await?;
-    let total = |name| super::event_stats::total(&counts, name, None);
-    Ok(super::engagement::Losses {
+    Ok(losses_in(&counts))
+}
+
+/// Bounces, complaints and unsubscribes among counts already read.
+pub fn losses_in(counts: &[super::event_stats::Count]) -> super::engagement::Losses {
+    let total = |name| super::event_stats::total(counts, name, None);
+    super::engagement::Losses {
         bounced: total("email.bounced"),
         complained: total("email.complained"),
         unsubscribed: total("contact.unsubscribed"),
-    })
+    }
 }

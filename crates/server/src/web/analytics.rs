@@ -235,10 +235,16 @@ pub async fn page(
         stats::totals(&state.db, &now).await?,
         stats::totals(&state.db, &before).await?,
     );
-    let (l, pl) = (
-        stats::losses(&state.db, &now).await?,
-        stats::losses(&state.db, &before).await?,
-    );
+    let events = |from, to| event_stats::Scope {
+        project_id: &m.project.id,
+        from,
+        to,
+        campaign_id: None,
+        stream,
+    };
+    let counts = event_stats::counts(&state.db, &events(from, to)).await?;
+    let earlier = event_stats::counts(&state.db, &events(from - len, from)).await?;
+    let (l, pl) = (stats::losses_in(&counts), stats::losses_in(&earlier));
     let figures = vec![
         Figure {
             label: "Sent",
@@ -297,17 +303,6 @@ pub async fn page(
             all_hits: String::new(),
         },
     ];
-    let counts = event_stats::counts(
-        &state.db,
-        &event_stats::Scope {
-            project_id: &m.project.id,
-            from,
-            to,
-            campaign_id: None,
-            stream,
-        },
-    )
-    .await?;
     let mut links: Vec<LinkRow> = crate::store::link_stats::links(&state.db, &now)
         .await?
         .into_iter()

@@ -138,14 +138,7 @@ fn charts(hours: &[stats::Hour], started: i64) -> Vec<Chart> {
 }
 
 pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static str) -> PageResult {
-    let scope = stats::Scope {
-        project_id: &m.project.id,
-        // Its emails are all queued after it was made: the range only narrows the reads.
-        from: c.created_at,
-        to: i64::MAX,
-        campaign_id: Some(&c.id),
-        stream: None,
-    };
+    let scope = stats::Scope::campaign(&m.project.id, &c);
     let t = stats::totals(&state.db, &scope).await?;
     let links = crate::store::link_stats::links(&state.db, &scope).await?;
     let started = c.started_at.unwrap_or(c.created_at);
@@ -391,13 +384,7 @@ pub async fn people_segment(
         Who::Opened => ("email.opened", None),
         Who::Clicked => ("email.clicked", None),
         Who::ClickedLink(i) => {
-            let scope = stats::Scope {
-                project_id: &m.project.id,
-                from: c.created_at,
-                to: i64::MAX,
-                campaign_id: Some(&c.id),
-                stream: None,
-            };
+            let scope = stats::Scope::campaign(&m.project.id, &c);
             let url = crate::store::link_stats::links(&state.db, &scope)
                 .await?
                 .into_iter()
