@@ -149,12 +149,16 @@ def write(R, outdir):
         add("| page | p50 | p95 | max | samples |")
         add("|---|---:|---:|---:|---:|")
         for p in pages:
+            # A campaign's results and analytics have the 200 ms target, the rest 100 ms.
+            target = 200 if p['page'].startswith(("campaign results", "analytics")) else 100
             add(f"| {p['page']} (`{p['path'].split('/', 3)[-1]}`) | {p['p50_ms']:.1f} ms | "
-                f"**{p['p95_ms']:.1f} ms** {ok(p['p95_ms'] < 100)} | {p['max_ms']:.0f} ms | {p['samples']} |")
+                f"**{p['p95_ms']:.1f} ms** {ok(p['p95_ms'] < target)} | {p['max_ms']:.0f} ms | {p['samples']} |")
         built = R.get("page_data")
         add("\nFrom `beacon-bench pages` (`crates/bench/src/pages.rs`): a real server on the data set "
-            "of the segment bench plus 100,000 emails over 30 days, a signed-in session, each page "
-            "fetched one after another for about 1 s; target p95 under 100 ms"
+            "of the segment bench plus a campaign to all 100,000 contacts with 1,000,000 events of "
+            "its own (2,000,000 events in all), a signed-in session, each page fetched one after "
+            "another for about 1 s; targets p95 under 100 ms, 200 ms for a campaign's results and "
+            "analytics"
             + (f"; the data set took {built['secs']:.0f} s to build" if built else "") + ".\n")
     else:
         add("Pending: the dashboard page benchmark did not run (see notes).\n")
