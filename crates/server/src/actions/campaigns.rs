@@ -88,15 +88,24 @@ async fn apply(db: &Db, c: &mut Campaign, f: Fields) -> ApiResult<()> {
         c.kind = k.as_str().to_string();
     }
     if let Some(audience) = f.audience {
-        if let AudienceSpec::Segment { segment_id } = AudienceSpec::parse(&audience)?
-            && store::segments::get(db, &c.project_id, &segment_id)
-                .await?
-                .is_none()
-        {
-            return Err(ApiError::invalid(
-                "audience",
-                format!("no segment with id {segment_id:?} in this project"),
-            ));
+        match AudienceSpec::parse(&audience)? {
+            AudienceSpec::Segment { segment_id } => {
+                if store::segments::get(db, &c.project_id, &segment_id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(ApiError::invalid(
+                        "audience",
+                        format!("no segment with id {segment_id:?} in this project"),
+                    ));
+                }
+            }
+            AudienceSpec::Filter { condition } => {
+                crate::segments::Condition::parse_at(&condition, "audience.condition")?
+                    .check_refs(db, &c.project_id)
+                    .await?;
+            }
+            AudienceSpec::All { .. } => {}
         }
         c.audience = audience.to_string();
     }
@@ -303,6 +312,9 @@ pub async fn audience_size(db: &Db, c: &Campaign) -> ApiResult<i64> {
     let spec: Value = serde_json::from_str(&c.audience).unwrap_or(Value::Null);
     let marketing = crate::campaigns::kind(c) == CampaignType::Marketing;
     let mut parts = Vec::new();
+    if let Ok(AudienceSpec::Filter { condition }) = AudienceSpec::parse(&spec) {
+        parts.push(condition);
+    }
     if let Ok(AudienceSpec::Segment { segment_id }) = AudienceSpec::parse(&spec) {
         let segment = store::segments::get(db, &c.project_id, &segment_id)
             .await?

@@ -6,7 +6,8 @@ use crate::error::ApiError;
 use crate::store::contacts::{self, Contact};
 use crate::store::{Db, campaigns::Campaign};
 
-/// The audience as the API takes it: `{"all": true}` or `{"segmentId": "…"}`.
+/// The audience as the API takes it: `{"all": true}`, `{"segmentId": "…"}`, or
+/// `{"condition": {…}}` (a segment's condition given in place, for this campaign alone).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged, deny_unknown_fields)]
 pub enum AudienceSpec {
@@ -17,15 +18,25 @@ pub enum AudienceSpec {
         #[serde(rename = "segmentId")]
         segment_id: String,
     },
+    Filter {
+        condition: serde_json::Value,
+    },
 }
 
 impl AudienceSpec {
+    /// The spec, its condition checked by the segments' grammar (errors name
+    /// `audience.condition…`).
     pub fn parse(v: &serde_json::Value) -> Result<AudienceSpec, ApiError> {
         match serde_json::from_value::<AudienceSpec>(v.clone()) {
             Ok(AudienceSpec::All { all: false }) | Err(_) => Err(ApiError::invalid(
                 "audience",
-                "audience must be {\"all\": true} or {\"segmentId\": \"<id>\"}",
+                "audience must be {\"all\": true}, {\"segmentId\": \"<id>\"} or \
+                 {\"condition\": {…}} (a segment's condition)",
             )),
+            Ok(AudienceSpec::Filter { condition }) => {
+                crate::segments::Condition::parse_at(&condition, "audience.condition")?;
+                Ok(AudienceSpec::Filter { condition })
+            }
             Ok(spec) => Ok(spec),
         }
     }
@@ -42,6 +53,10 @@ impl Audience {
         let spec: AudienceSpec = serde_json::from_str(&c.audience)?;
         Ok(match spec {
             AudienceSpec::All { .. } => Audience::All,
+            AudienceSpec::Filter { condition } => Audience::Segment(
+                crate::segments::Condition::parse(&condition)
+                    .map_err(|e| anyhow::anyhow!("the campaign's condition: {e}"))?,
+            ),
             AudienceSpec::Segment { segment_id } => {
                 let segment = crate::store::segments::get(db, &c.project_id, &segment_id)
                     .await?

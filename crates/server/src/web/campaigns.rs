@@ -61,6 +61,7 @@ fn audience_in_words(c: &Campaign, names: &std::collections::HashMap<String, Str
             Some(name) => format!("Segment: {name}"),
             None => "a segment that no longer exists".to_string(),
         },
+        Ok(AudienceSpec::Filter { .. }) => "Contacts matching its filter".to_string(),
         _ if crate::campaigns::kind(c) == CampaignType::Marketing => {
             "All subscribed contacts".to_string()
         }
@@ -73,6 +74,7 @@ async fn audience_words(state: &AppState, c: &Campaign) -> String {
     let spec: Value = serde_json::from_str(&c.audience).unwrap_or(Value::Null);
     let marketing = crate::campaigns::kind(c) == CampaignType::Marketing;
     match AudienceSpec::parse(&spec) {
+        Ok(AudienceSpec::Filter { .. }) => "Contacts matching its filter".to_string(),
         Ok(AudienceSpec::Segment { segment_id }) => {
             match segments::get(&state.db, &c.project_id, &segment_id).await {
                 Ok(Some(s)) => format!("Segment: {}", s.name),
@@ -140,6 +142,9 @@ pub struct DraftForm {
     audience: String,
     #[serde(default)]
     segment: String,
+    /// With audience `filter`: the condition, as JSON (the segments' grammar).
+    #[serde(default)]
+    filter: String,
     #[serde(default)]
     utm: String,
     #[serde(default)]
@@ -149,9 +154,14 @@ pub struct DraftForm {
 impl DraftForm {
     fn of(c: &Campaign) -> DraftForm {
         let spec: Value = serde_json::from_str(&c.audience).unwrap_or(Value::Null);
-        let (audience, segment) = match AudienceSpec::parse(&spec) {
-            Ok(AudienceSpec::Segment { segment_id }) => ("segment", segment_id),
-            _ => ("all", String::new()),
+        let (audience, segment, filter) = match AudienceSpec::parse(&spec) {
+            Ok(AudienceSpec::Segment { segment_id }) => ("segment", segment_id, String::new()),
+            Ok(AudienceSpec::Filter { condition }) => (
+                "filter",
+                String::new(),
+                serde_json::to_string_pretty(&condition).unwrap_or_default(),
+            ),
+            _ => ("all", String::new(), String::new()),
         };
         DraftForm {
             name: c.name.clone(),
@@ -162,6 +172,7 @@ impl DraftForm {
             kind: c.kind.clone(),
             audience: audience.to_string(),
             segment,
+            filter,
             utm: utm_lines_of(c.utm.as_deref()),
             body: c.body.clone(),
         }
@@ -171,6 +182,12 @@ impl DraftForm {
     fn fields(&self) -> Result<Fields, ApiError> {
         let audience = match self.audience.as_str() {
             "segment" => json!({ "segmentId": self.segment }),
+            "filter" => {
+                let condition: Value = serde_json::from_str(&self.filter).map_err(|e| {
+                    ApiError::invalid("audience", format!("the filter is not JSON: {e}"))
+                })?;
+                json!({ "condition": condition })
+            }
             _ => json!({ "all": true }),
         };
         let utm = if self.utm.trim().is_empty() {
@@ -251,6 +268,7 @@ fn form_errors(e: &ApiError) -> Errors {
         "replyTo" => "reply_to",
         "type" => "kind",
         f if f.starts_with("utm") => "utm",
+        f if f.starts_with("audience") => "audience",
         f => f,
     };
     errors.add(field, &e.to_string());

@@ -5,6 +5,7 @@ mod helpers;
 
 mod backlog;
 mod binary;
+mod campaign_audience;
 mod campaign_fanout;
 mod campaigns;
 mod contacts;

@@ -295,6 +295,50 @@ async fn a_campaign_goes_from_draft_to_results_that_equal_the_api() {
 }
 
 #[tokio::test]
+async fn a_draft_can_go_to_contacts_matching_a_filter() {
+    let app = spawn_app().await;
+    let (v, pid) = owner(&app).await;
+    contact(&app, "a@example.com", true).await;
+    contact(&app, "b@example.com", false).await;
+    let list = format!("/p/{pid}/campaigns");
+    let csrf = v.page(&format!("{list}/new")).await.csrf();
+    let mut fields = draft("Filtered", "Hi", "TRANSACTIONAL", "filter", "");
+    fields.push(("filter", "{not json"));
+    let bad = v.post(&list, &csrf, &fields).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text("#audience-error").contains("not JSON"));
+    assert_eq!(bad.text("#filter"), "{not json");
+    fields.pop();
+    fields.push((
+        "filter",
+        r#"{"field": "email", "op": "contains", "value": "b@"}"#,
+    ));
+    let made = v.post(&list, &csrf, &fields).await;
+    assert_eq!(
+        made.status,
+        303,
+        "{:?}",
+        made.texts(".field-error, .form-error")
+    );
+    let cid = made
+        .location
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let confirm = v.page(&format!("{list}/{cid}/send")).await;
+    assert_eq!(
+        confirm.text("#recipients"),
+        "1",
+        "transactional: the unsubscribed contact counts"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_editor_says_when_a_campaign_will_go_untracked() {
     let app = spawn_app().await;
     let (v, pid) = owner(&app).await;
