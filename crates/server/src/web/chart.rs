@@ -68,8 +68,10 @@ impl Chart {
              xmlns=\"http://www.w3.org/2000/svg\">",
             escape(&self.title)
         );
-        for k in 0..=4 {
-            let v = (ymax as i64) * k / 4;
+        // Four steps, or one per unit when the axis is shorter than that.
+        let steps = (ymax as i64).min(4);
+        for k in 0..=steps {
+            let v = (ymax as i64) * k / steps;
             let _ = write!(
                 out,
                 "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
@@ -105,6 +107,16 @@ impl Chart {
                 points.join(" "),
                 escape(s.name)
             );
+            // A dot on every bucket with something in it: a lone value has no line to show it.
+            for (i, &v) in s.values.iter().enumerate().filter(|(_, v)| **v > 0) {
+                let _ = write!(
+                    out,
+                    "<circle class=\"dot {}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\"/>",
+                    s.class,
+                    x(i),
+                    y(v)
+                );
+            }
         }
         out.push_str("</svg>");
         out
@@ -165,5 +177,25 @@ mod tests {
             "{svg}"
         );
         assert_eq!(chart.rows()[1], ("1h".to_string(), vec![5]));
+        assert_eq!(
+            svg.matches("<circle").count(),
+            2,
+            "a dot per non-zero value"
+        );
+        // An axis of 1 has the ticks 0 and 1, once each.
+        let one = Chart {
+            title: "t".into(),
+            labels: vec!["a".into()],
+            series: vec![Series {
+                name: "n",
+                class: "c",
+                values: vec![1],
+            }],
+        };
+        assert_eq!(
+            one.svg().matches("class=\"axis\"").count(),
+            3,
+            "ticks 0 and 1, and the label"
+        );
     }
 }
