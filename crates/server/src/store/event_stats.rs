@@ -5,7 +5,7 @@
 
 use super::Db;
 
-const HOUR_MS: i64 = 3_600_000;
+use super::stats::HOUR_MS;
 
 /// The events counted (opens and clicks carry a verdict; the others never do).
 pub const NAMES: &str =
@@ -53,8 +53,7 @@ fn scan_sql() -> String {
 
 /// The events of `s` by hour, name and verdict, sorted.
 pub async fn counts(db: &Db, s: &Scope<'_>) -> Result<Vec<Count>, sqlx::Error> {
-    let first = s.from.div_euclid(HOUR_MS) + i64::from(s.from.rem_euclid(HOUR_MS) != 0);
-    let last = s.to.div_euclid(HOUR_MS);
+    let (first, last) = super::stats::whole_hours(s.from, s.to);
     if first >= last {
         return scan(db, s, s.from, s.to).await;
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::Db;
 use super::stats::Scope;
 
-const HOUR_MS: i64 = 3_600_000;
+use super::stats::HOUR_MS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
@@ -58,8 +58,7 @@ fn rollup_sql(campaign: bool) -> String {
 
 /// The scope's links, most clicked by people first (then by index), at most 200.
 pub async fn links(db: &Db, s: &Scope<'_>) -> Result<Vec<LinkClicks>, sqlx::Error> {
-    let first = s.from.div_euclid(HOUR_MS) + i64::from(s.from.rem_euclid(HOUR_MS) != 0);
-    let last = s.to.div_euclid(HOUR_MS);
+    let (first, last) = super::stats::whole_hours(s.from, s.to);
     let mut parts = Vec::new();
     if first < last {
         let sql = rollup_sql(s.campaign_id.is_some());

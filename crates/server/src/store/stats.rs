@@ -75,7 +75,15 @@ fn rollup_sql(campaign: bool) -> String {
     )
 }
 
-const HOUR_MS: i64 = 3_600_000;
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The whole hours inside `[from, to)` (epoch ms), as hour numbers `[first, last)`; when
+/// `first >= last` the range lies within at most two partial hours. The rollups serve the whole
+/// hours, the rows themselves the partial ones at the ends.
+pub fn whole_hours(from: i64, to: i64) -> (i64, i64) {
+    let first = from.div_euclid(HOUR_MS) + i64::from(from.rem_euclid(HOUR_MS) != 0);
+    (first, to.div_euclid(HOUR_MS))
+}
 
 impl<'a> Scope<'a> {
     /// A campaign's emails: all of them are queued after the campaign was made, so the range
@@ -120,8 +128,7 @@ pub async fn totals_by_campaign(
 /// The totals of the emails queued in the scope's range: the whole hours inside it from the
 /// rollup, the partial hours at its ends from the emails (at most two hours' worth).
 pub async fn totals(db: &Db, s: &Scope<'_>) -> Result<Totals, sqlx::Error> {
-    let first = s.from.div_euclid(HOUR_MS) + i64::from(s.from.rem_euclid(HOUR_MS) != 0);
-    let last = s.to.div_euclid(HOUR_MS);
+    let (first, last) = whole_hours(s.from, s.to);
     if first >= last {
         return scan(db, s, s.from, s.to).await;
     }

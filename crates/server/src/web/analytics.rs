@@ -187,28 +187,7 @@ fn daily_chart(counts: &[Count], from: i64, days: usize) -> Chart {
         labels: (0..days)
             .map(|d| super::view::when(from + d as i64 * DAY_MS)[5..10].to_string())
             .collect(),
-        series: vec![
-            Series {
-                name: "Opens by people",
-                class: "people-opens",
-                values: po,
-            },
-            Series {
-                name: "Opens by machines",
-                class: "machine-opens",
-                values: mo,
-            },
-            Series {
-                name: "Clicks by people",
-                class: "people-clicks",
-                values: pc,
-            },
-            Series {
-                name: "Clicks by machines",
-                class: "machine-clicks",
-                values: mc,
-            },
-        ],
+        series: Series::opens_and_clicks([po, mo, pc, mc]),
     }
 }
 

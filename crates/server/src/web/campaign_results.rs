@@ -82,31 +82,7 @@ struct ResultsPage {
 /// Hourly buckets for the first 48 hours, daily ones for the whole campaign once it is older.
 fn charts(hours: &[stats::Hour], started: i64) -> Vec<Chart> {
     let age_hours = ((now_ms() - started) / 3_600_000 + 1).clamp(1, 100_000) as usize;
-    let series = |values: [Vec<i64>; 4]| {
-        let [po, mo, pc, mc] = values;
-        vec![
-            Series {
-                name: "Opens by people",
-                class: "people-opens",
-                values: po,
-            },
-            Series {
-                name: "Opens by machines",
-                class: "machine-opens",
-                values: mo,
-            },
-            Series {
-                name: "Clicks by people",
-                class: "people-clicks",
-                values: pc,
-            },
-            Series {
-                name: "Clicks by machines",
-                class: "machine-clicks",
-                values: mc,
-            },
-        ]
-    };
+    let series = Series::opens_and_clicks;
     let bucketed = |n: usize, width: i64| {
         let mut v: [Vec<i64>; 4] = std::array::from_fn(|_| vec![0; n]);
         for h in hours {

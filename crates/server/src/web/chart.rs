@@ -18,6 +18,36 @@ pub struct Chart {
     pub series: Vec<Series>,
 }
 
+impl Series {
+    /// The four lines of every opens-and-clicks chart, people and machines apart, from their
+    /// values in that order: opens by people, by machines, clicks by people, by machines.
+    pub fn opens_and_clicks(values: [Vec<i64>; 4]) -> Vec<Series> {
+        let [po, mo, pc, mc] = values;
+        vec![
+            Series {
+                name: "Opens by people",
+                class: "people-opens",
+                values: po,
+            },
+            Series {
+                name: "Opens by machines",
+                class: "machine-opens",
+                values: mo,
+            },
+            Series {
+                name: "Clicks by people",
+                class: "people-clicks",
+                values: pc,
+            },
+            Series {
+                name: "Clicks by machines",
+                class: "machine-clicks",
+                values: mc,
+            },
+        ]
+    }
+}
+
 const W: f64 = 720.0;
 const H: f64 = 240.0;
 const LEFT: f64 = 48.0;

@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::page::{Nav, PageError, PageResult};
+use super::page::{Nav, PageResult};
 use super::preview::EmailPath;
 use super::session::Member;
 use super::view::{EventLine, when, when_opt};
 use crate::startup::AppState;
-use crate::store::emails::{self, Email};
+use crate::store::emails::Email;
 use crate::store::events;
 
 /// An open or a click as the hits table shows it.
@@ -42,9 +42,7 @@ pub async fn show(
     m: Member,
     Path(p): Path<EmailPath>,
 ) -> PageResult {
-    let found = emails::get(&state.db, &m.project.id, &p.eid)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let found = super::preview::email_of(&state, &m, &p.eid).await?;
     let e = found.email;
     let all = events::for_email(&state.db, &m.project.id, &e.contact_id, &e.id).await?;
     let headers = match serde_json::from_str::<Value>(&e.headers) {

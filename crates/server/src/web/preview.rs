@@ -88,14 +88,23 @@ pub struct EmailPath {
     pub eid: String,
 }
 
+/// The project's email with its bodies, or the 404 page.
+pub async fn email_of(
+    state: &AppState,
+    m: &Member,
+    id: &str,
+) -> PageResult<emails::EmailWithBodies> {
+    emails::get(&state.db, &m.project.id, id)
+        .await?
+        .ok_or(PageError::NotFound)
+}
+
 pub async fn show(
     State(state): State<AppState>,
     m: Member,
     Path(p): Path<EmailPath>,
 ) -> PageResult {
-    let found = emails::get(&state.db, &m.project.id, &p.eid)
-        .await?
-        .ok_or(PageError::NotFound)?;
+    let found = email_of(&state, &m, &p.eid).await?;
     let html = found.bodies.html.unwrap_or_default();
     let stored = stored_for(&state, &html).await?;
     let keys = &state.tracking.keyring;
