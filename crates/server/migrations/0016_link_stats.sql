@@ -3,8 +3,8 @@
 -- (`emails.created_at / 3600000`: statistics scope emails by when they were queued, as
 -- `store/stats.rs` does), and `link_clickers` holds one row per email and link that a person
 -- clicked; a row added or removed there moves `link_stats.unique_humans`, so "people who
--- clicked" is a sum like the others. A link is its destination (its first 500
--- characters), its index in the email and its tag. Triggers keep both exact whatever writes the
+-- clicked" is a sum like the others. A link is its destination, its index in the email and its
+-- tag. Triggers keep both exact whatever writes the
 -- events: an insert adds, a verdict changed later (a burst judged after its first clicks were
 -- applied) moves the click between people and machines and removes the email from the clickers
 -- once no person's click of that link is left, a deleted event (its contact deleted) takes its
@@ -25,9 +25,14 @@ CREATE TABLE link_stats (
     human_clicks   BIGINT NOT NULL DEFAULT 0,
     machine_clicks BIGINT NOT NULL DEFAULT 0,
     -- The rows of `link_clickers` with these keys: kept by its own triggers.
-    unique_humans  BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (project_id, campaign_id, hour, stream, url, link_index, tag, shard)
+    unique_humans  BIGINT NOT NULL DEFAULT 0
 );
+-- The key: a destination can be thousands of characters, past what a PostgreSQL index entry
+-- holds (~2.7 KB), so PostgreSQL keys on its MD5 (ON CONFLICT names the same expression).
+CREATE UNIQUE INDEX link_stats_key ON link_stats -- sqlite only
+    (project_id, campaign_id, hour, stream, url, link_index, tag, shard);
+CREATE UNIQUE INDEX link_stats_key ON link_stats -- postgres only
+    (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard);
 CREATE INDEX link_stats_campaign ON link_stats (project_id, campaign_id, hour);
 CREATE INDEX link_stats_hour ON link_stats (project_id, hour);
 
@@ -39,40 +44,52 @@ CREATE TABLE link_clickers (
     url         TEXT   NOT NULL,
     link_index  BIGINT NOT NULL,
     tag         TEXT   NOT NULL,
-    email_id    TEXT   NOT NULL,
-    PRIMARY KEY (email_id, link_index, url, tag)
+    email_id    TEXT   NOT NULL
 );
+CREATE UNIQUE INDEX link_clickers_key ON link_clickers -- sqlite only
+    (email_id, link_index, url, tag);
+CREATE UNIQUE INDEX link_clickers_key ON link_clickers -- postgres only
+    (email_id, link_index, md5(url), tag);
 
 INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
 SELECT ev.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type,
-    substr(COALESCE(ev.link_url, ''), 1, 500), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, ''), 0,
+    COALESCE(ev.link_url, ''), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, ''), 0,
     SUM(CASE WHEN ev.machine IS NULL THEN 1 ELSE 0 END), SUM(CASE WHEN ev.machine IS NULL THEN 0 ELSE 1 END)
 FROM events ev JOIN emails e ON e.id = ev.email_id
 WHERE ev.name = 'email.click'
 GROUP BY ev.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type,
-    substr(COALESCE(ev.link_url, ''), 1, 500), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, '');
+    COALESCE(ev.link_url, ''), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, '');
 INSERT INTO link_clickers (project_id, campaign_id, stream, hour, url, link_index, tag, email_id)
 SELECT DISTINCT ev.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000,
-    substr(COALESCE(ev.link_url, ''), 1, 500), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, ''), ev.email_id
+    COALESCE(ev.link_url, ''), COALESCE(ev.link_index, 0), COALESCE(ev.link_tag, ''), ev.email_id
 FROM events ev JOIN emails e ON e.id = ev.email_id
 WHERE ev.name = 'email.click' AND ev.machine IS NULL;
+-- begin sqlite only
 INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
 SELECT project_id, campaign_id, hour, stream, url, link_index, tag, 0, COUNT(*)
 FROM link_clickers WHERE true
 GROUP BY project_id, campaign_id, hour, stream, url, link_index, tag
 ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = excluded.unique_humans;
+-- end sqlite only
+-- begin postgres only
+INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
+SELECT project_id, campaign_id, hour, stream, url, link_index, tag, 0, COUNT(*)
+FROM link_clickers WHERE true
+GROUP BY project_id, campaign_id, hour, stream, url, link_index, tag
+ON CONFLICT (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard) DO UPDATE SET unique_humans = excluded.unique_humans;
+-- end postgres only
 
 -- begin sqlite only
 CREATE TRIGGER link_stats_insert AFTER INSERT ON events
 WHEN NEW.name = 'email.click'
 BEGIN
     INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), 0, CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END, CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), 0, CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END, CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END
     FROM emails e WHERE e.id = NEW.email_id
     ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET human_clicks = human_clicks + excluded.human_clicks,
         machine_clicks = machine_clicks + excluded.machine_clicks;
     INSERT INTO link_clickers (project_id, campaign_id, stream, hour, url, link_index, tag, email_id)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
     FROM emails e WHERE e.id = NEW.email_id AND NEW.machine IS NULL
     ON CONFLICT DO NOTHING;
 END;
@@ -80,33 +97,33 @@ CREATE TRIGGER link_stats_verdict AFTER UPDATE OF machine ON events
 WHEN NEW.name = 'email.click' AND (OLD.machine IS NULL) <> (NEW.machine IS NULL)
 BEGIN
     INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), 0, (CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END) - (CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), (CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END) - (CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), 0, (CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END) - (CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), (CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END) - (CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
     FROM emails e WHERE e.id = NEW.email_id
     ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET human_clicks = human_clicks + excluded.human_clicks,
         machine_clicks = machine_clicks + excluded.machine_clicks;
     INSERT INTO link_clickers (project_id, campaign_id, stream, hour, url, link_index, tag, email_id)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
     FROM emails e WHERE e.id = NEW.email_id AND NEW.machine IS NULL
     ON CONFLICT DO NOTHING;
     DELETE FROM link_clickers WHERE NEW.machine IS NOT NULL AND email_id = NEW.email_id
-        AND link_index = COALESCE(NEW.link_index, 0) AND url = substr(COALESCE(NEW.link_url, ''), 1, 500)
+        AND link_index = COALESCE(NEW.link_index, 0) AND url = COALESCE(NEW.link_url, '')
         AND tag = COALESCE(NEW.link_tag, '')
         AND NOT EXISTS (SELECT 1 FROM events o WHERE o.email_id = NEW.email_id
-            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(NEW.link_index, 0) AND substr(COALESCE(o.link_url, ''), 1, 500) = substr(COALESCE(NEW.link_url, ''), 1, 500) AND COALESCE(o.link_tag, '') = COALESCE(NEW.link_tag, ''));
+            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(NEW.link_index, 0) AND COALESCE(o.link_url, '') = COALESCE(NEW.link_url, '') AND COALESCE(o.link_tag, '') = COALESCE(NEW.link_tag, ''));
 END;
 CREATE TRIGGER link_stats_delete AFTER DELETE ON events
 WHEN OLD.name = 'email.click'
 BEGIN
     INSERT INTO link_stats (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
-    SELECT OLD.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, substr(COALESCE(OLD.link_url, ''), 1, 500), COALESCE(OLD.link_index, 0), COALESCE(OLD.link_tag, ''), 0, -(CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
+    SELECT OLD.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, COALESCE(OLD.link_url, ''), COALESCE(OLD.link_index, 0), COALESCE(OLD.link_tag, ''), 0, -(CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
     FROM emails e WHERE e.id = OLD.email_id
     ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET human_clicks = human_clicks + excluded.human_clicks,
         machine_clicks = machine_clicks + excluded.machine_clicks;
     DELETE FROM link_clickers WHERE OLD.machine IS NULL AND email_id = OLD.email_id
-        AND link_index = COALESCE(OLD.link_index, 0) AND url = substr(COALESCE(OLD.link_url, ''), 1, 500)
+        AND link_index = COALESCE(OLD.link_index, 0) AND url = COALESCE(OLD.link_url, '')
         AND tag = COALESCE(OLD.link_tag, '')
         AND NOT EXISTS (SELECT 1 FROM events o WHERE o.email_id = OLD.email_id
-            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(OLD.link_index, 0) AND substr(COALESCE(o.link_url, ''), 1, 500) = substr(COALESCE(OLD.link_url, ''), 1, 500) AND COALESCE(o.link_tag, '') = COALESCE(OLD.link_tag, ''));
+            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(OLD.link_index, 0) AND COALESCE(o.link_url, '') = COALESCE(OLD.link_url, '') AND COALESCE(o.link_tag, '') = COALESCE(OLD.link_tag, ''));
 END;
 CREATE TRIGGER link_clickers_insert AFTER INSERT ON link_clickers
 BEGIN
@@ -126,12 +143,12 @@ END;
 CREATE FUNCTION link_stats_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), pg_backend_pid(), CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END, CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), pg_backend_pid(), CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END, CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END
     FROM emails e WHERE e.id = NEW.email_id
-    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET human_clicks = s.human_clicks + excluded.human_clicks,
+    ON CONFLICT (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard) DO UPDATE SET human_clicks = s.human_clicks + excluded.human_clicks,
         machine_clicks = s.machine_clicks + excluded.machine_clicks;
     INSERT INTO link_clickers (project_id, campaign_id, stream, hour, url, link_index, tag, email_id)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
     FROM emails e WHERE e.id = NEW.email_id AND NEW.machine IS NULL
     ON CONFLICT DO NOTHING;
     RETURN NULL;
@@ -139,47 +156,47 @@ END $$;
 CREATE FUNCTION link_stats_verdict() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), pg_backend_pid(), (CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END) - (CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), (CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END) - (CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), pg_backend_pid(), (CASE WHEN NEW.machine IS NULL THEN 1 ELSE 0 END) - (CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), (CASE WHEN NEW.machine IS NULL THEN 0 ELSE 1 END) - (CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
     FROM emails e WHERE e.id = NEW.email_id
-    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET human_clicks = s.human_clicks + excluded.human_clicks,
+    ON CONFLICT (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard) DO UPDATE SET human_clicks = s.human_clicks + excluded.human_clicks,
         machine_clicks = s.machine_clicks + excluded.machine_clicks;
     INSERT INTO link_clickers (project_id, campaign_id, stream, hour, url, link_index, tag, email_id)
-    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, substr(COALESCE(NEW.link_url, ''), 1, 500), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
+    SELECT NEW.project_id, COALESCE(e.campaign_id, ''), e.source_type, e.created_at / 3600000, COALESCE(NEW.link_url, ''), COALESCE(NEW.link_index, 0), COALESCE(NEW.link_tag, ''), NEW.email_id
     FROM emails e WHERE e.id = NEW.email_id AND NEW.machine IS NULL
     ON CONFLICT DO NOTHING;
     DELETE FROM link_clickers WHERE NEW.machine IS NOT NULL AND email_id = NEW.email_id
-        AND link_index = COALESCE(NEW.link_index, 0) AND url = substr(COALESCE(NEW.link_url, ''), 1, 500)
+        AND link_index = COALESCE(NEW.link_index, 0) AND url = COALESCE(NEW.link_url, '')
         AND tag = COALESCE(NEW.link_tag, '')
         AND NOT EXISTS (SELECT 1 FROM events o WHERE o.email_id = NEW.email_id
-            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(NEW.link_index, 0) AND substr(COALESCE(o.link_url, ''), 1, 500) = substr(COALESCE(NEW.link_url, ''), 1, 500) AND COALESCE(o.link_tag, '') = COALESCE(NEW.link_tag, ''));
+            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(NEW.link_index, 0) AND COALESCE(o.link_url, '') = COALESCE(NEW.link_url, '') AND COALESCE(o.link_tag, '') = COALESCE(NEW.link_tag, ''));
     RETURN NULL;
 END $$;
 CREATE FUNCTION link_stats_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, human_clicks, machine_clicks)
-    SELECT OLD.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, substr(COALESCE(OLD.link_url, ''), 1, 500), COALESCE(OLD.link_index, 0), COALESCE(OLD.link_tag, ''), pg_backend_pid(), -(CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
+    SELECT OLD.project_id, COALESCE(e.campaign_id, ''), e.created_at / 3600000, e.source_type, COALESCE(OLD.link_url, ''), COALESCE(OLD.link_index, 0), COALESCE(OLD.link_tag, ''), pg_backend_pid(), -(CASE WHEN OLD.machine IS NULL THEN 1 ELSE 0 END), -(CASE WHEN OLD.machine IS NULL THEN 0 ELSE 1 END)
     FROM emails e WHERE e.id = OLD.email_id
-    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET human_clicks = s.human_clicks + excluded.human_clicks,
+    ON CONFLICT (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard) DO UPDATE SET human_clicks = s.human_clicks + excluded.human_clicks,
         machine_clicks = s.machine_clicks + excluded.machine_clicks;
     DELETE FROM link_clickers WHERE OLD.machine IS NULL AND email_id = OLD.email_id
-        AND link_index = COALESCE(OLD.link_index, 0) AND url = substr(COALESCE(OLD.link_url, ''), 1, 500)
+        AND link_index = COALESCE(OLD.link_index, 0) AND url = COALESCE(OLD.link_url, '')
         AND tag = COALESCE(OLD.link_tag, '')
         AND NOT EXISTS (SELECT 1 FROM events o WHERE o.email_id = OLD.email_id
-            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(OLD.link_index, 0) AND substr(COALESCE(o.link_url, ''), 1, 500) = substr(COALESCE(OLD.link_url, ''), 1, 500) AND COALESCE(o.link_tag, '') = COALESCE(OLD.link_tag, ''));
+            AND o.name = 'email.click' AND o.machine IS NULL AND COALESCE(o.link_index, 0) = COALESCE(OLD.link_index, 0) AND COALESCE(o.link_url, '') = COALESCE(OLD.link_url, '') AND COALESCE(o.link_tag, '') = COALESCE(OLD.link_tag, ''));
     RETURN NULL;
 END $$;
 CREATE FUNCTION link_clickers_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
     VALUES (NEW.project_id, NEW.campaign_id, NEW.hour, NEW.stream, NEW.url, NEW.link_index, NEW.tag, pg_backend_pid(), 1)
-    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = s.unique_humans + excluded.unique_humans;
+    ON CONFLICT (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard) DO UPDATE SET unique_humans = s.unique_humans + excluded.unique_humans;
     RETURN NULL;
 END $$;
 CREATE FUNCTION link_clickers_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO link_stats AS s (project_id, campaign_id, hour, stream, url, link_index, tag, shard, unique_humans)
     VALUES (OLD.project_id, OLD.campaign_id, OLD.hour, OLD.stream, OLD.url, OLD.link_index, OLD.tag, pg_backend_pid(), -1)
-    ON CONFLICT (project_id, campaign_id, hour, stream, url, link_index, tag, shard) DO UPDATE SET unique_humans = s.unique_humans + excluded.unique_humans;
+    ON CONFLICT (project_id, campaign_id, hour, stream, md5(url), link_index, tag, shard) DO UPDATE SET unique_humans = s.unique_humans + excluded.unique_humans;
     RETURN NULL;
 END $$;
 CREATE TRIGGER link_clickers_insert AFTER INSERT ON link_clickers

@@ -2,8 +2,7 @@
 //! clicked it, over the emails of a scope (`stats::Scope`: a project's emails queued in a range,
 //! of a campaign or a stream). Whole hours of queueing come from the rollup `link_stats` (kept
 //! by triggers, migrations/0016, with `link_clickers` counting the people), the partial hours at
-//! a range's ends from the events. A link is its destination's first 500 characters, its index
-//! and its tag.
+//! a range's ends from the events. A link is its destination, its index and its tag.
 
 use std::collections::HashMap;
 
@@ -27,7 +26,7 @@ pub struct LinkClicks {
 }
 
 /// The scan: the clicks of the scope's emails queued in `[$2, $3)`, from the events.
-const SCAN: &str = "SELECT substr(COALESCE(ev.link_url, ''), 1, 500) AS url, \
+const SCAN: &str = "SELECT COALESCE(ev.link_url, '') AS url, \
     COALESCE(ev.link_index, 0) AS link_index, NULLIF(COALESCE(ev.link_tag, ''), '') AS tag, \
     CAST(COALESCE(SUM(CASE WHEN ev.machine IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS human_clicks, \
     COUNT(DISTINCT CASE WHEN ev.machine IS NULL THEN ev.email_id END) AS unique_human_clicks, \
@@ -36,7 +35,7 @@ const SCAN: &str = "SELECT substr(COALESCE(ev.link_url, ''), 1, 500) AS url, \
     WHERE e.project_id = $1 AND e.created_at >= $2 AND e.created_at < $3 \
     AND ($4 = '' OR e.campaign_id = $4) AND ($5 = '' OR e.source_type = $5) \
     AND ev.name = 'email.click' AND ev.project_id = $1 AND ev.created_at >= $2 \
-    GROUP BY substr(COALESCE(ev.link_url, ''), 1, 500), COALESCE(ev.link_index, 0), \
+    GROUP BY COALESCE(ev.link_url, ''), COALESCE(ev.link_index, 0), \
     COALESCE(ev.link_tag, '')";
 
 /// The rollup over whole hours `[$2, $3)`, with a query text for a campaign's rows and one for

@@ -266,7 +266,16 @@ mod events {
             .bind(queued(db, &email_id).await + rng.next(24 * HOUR))
             .bind(machine)
             .bind(campaign)
-            .bind(["https://a.test/", "https://b.test/?x=1", ""][rng.next(3) as usize])
+            .bind(
+                [
+                    "https://a.test/".to_string(),
+                    "https://b.test/?x=1".to_string(),
+                    String::new(),
+                    // Past what a PostgreSQL index entry holds.
+                    format!("https://long.test/{}", "x".repeat(3000)),
+                ][rng.next(4) as usize]
+                    .clone(),
+            )
             .bind(rng.next(3))
             .bind([None, Some("cta")][rng.next(2) as usize])
             .execute(&db.write)
