@@ -11,7 +11,7 @@ cargo build -q -p beacon --manifest-path "$root/Cargo.toml"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 BEACON_DATABASE_URL="sqlite://$work/beacon.db" BEACON_LISTEN="127.0.0.1:$port" BEACON_LOG=warn \
-  "$root/target/debug/beacon" serve >"$work/out.log" 2>&1 &
+  "${CARGO_TARGET_DIR:-$root/target}/debug/beacon" serve >"$work/out.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Property-based API testing: schemathesis (from PyPI, in a virtual environment of its own)
+# reads Beacon's OpenAPI document from a freshly started Beacon (embedded SQLite, outbox
+# transport, random port) and sends every operation a few hundred generated requests with the
+# secret key. It fails on any 5xx, any answer that breaks the document (status, content type,
+# headers, body schema), and any of its other checks but one: `positive_data_acceptance`, which
+# expects every schema-valid request to succeed, while the API refuses well-formed requests
+# that break a rule no schema can say (an unknown template, an address that is not one, a
+# campaign that is not a DRAFT).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+venv="$target/schemathesis-venv"
+examples="${BEACON_SCHEMATHESIS_EXAMPLES:-200}"
+
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  echo "installing schemathesis into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
+fi
+
+cargo build -q -p beacon --manifest-path "$root/Cargo.toml"
+work="$(mktemp -d)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Webhooks may reach nothing but public addresses (none answer here); sends stay in the outbox.
+BEACON_DATABASE_URL="sqlite://$work/beacon.db" BEACON_LISTEN="127.0.0.1:$port" BEACON_LOG=warn \
+  "$target/debug/beacon" serve >"$work/out.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  curl -sf "$base/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+sk="$(grep -o 'sk_[0-9a-f]*' "$work/out.log" | head -1)"
+
+# Some real objects, so lists and reads answer with real contacts, templates, segments,
+# campaigns, workflows and an email, and those answers are checked against the document too.
+api() {
+  curl -sf -X "$1" "$base$2" -H "Authorization: Bearer $sk" -H 'content-type: application/json' \
+    ${3:+-d "$3"}
+}
+field() { python3 -c "import json,sys; d=json.load(sys.stdin)['data']; print($1)"; }
+export BEACON_SK="$sk"
+api POST /v1/contacts '{"email":"seed@example.com","subscribed":true,"data":{"plan":"pro"}}' >/dev/null
+template="$(api POST /v1/templates '{"name":"Seed","subject":"Hi {{plan}}","body":"<p><a href=\"https://example.com/x\">x</a></p>","type":"MARKETING"}' | field 'd["id"]')"
+api POST /v1/segments '{"name":"Pro","condition":{"field":"data.plan","op":"equals","value":"pro"}}' >/dev/null
+api POST /v1/campaigns '{"name":"Seed","subject":"Hello","body":"<p>Hi</p>","from":"news@example.com","audience":{"all":true}}' >/dev/null
+api POST /v1/workflows "{\"name\":\"Seed\",\"trigger\":{\"event\":\"seeded\"},\"allowReentry\":true,\"steps\":[{\"id\":\"send\",\"type\":\"SEND_EMAIL\",\"template\":\"$template\",\"next\":\"wait\"},{\"id\":\"wait\",\"type\":\"DELAY\",\"amount\":1,\"unit\":\"days\"}]}" >/dev/null
+export EMAIL_ID="$(api POST /v1/send '{"to":"seed@example.com","subject":"Seed","body":"<p><a href=\"https://example.com/y\">y</a></p>"}' | field 'd["emails"][0]["email"]')"
+api POST /v1/track '{"event":"seeded","email":"seed@example.com"}' >/dev/null
+sleep 1  # the email reaches the outbox and the workflow starts
+
+cd "$here"
+start=$(date +%s)
+status=0
+# POST /v1/project/keys is run last and alone: it replaces the key every other operation uses.
+"$venv/bin/schemathesis" run "$base/openapi.json" \
+  --exclude-path /v1/project/keys --max-examples "$examples" --workers 2 --no-color || status=$?
+"$venv/bin/schemathesis" run "$base/openapi.json" \
+  --include-path /v1/project/keys --max-examples 10 --no-color || status=$?
+echo "schemathesis: $(( $(date +%s) - start )) s with up to $examples examples per operation"
+if grep -q "panicked" "$work/out.log"; then
+  echo "Beacon panicked during the run:"; grep -A5 "panicked" "$work/out.log"; status=1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "== the end of Beacon's log =="; tail -40 "$work/out.log"
+fi
+exit $status
