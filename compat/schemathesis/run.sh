@@ -10,8 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-venv="$target/schemathesis-venv"
+venv="${CARGO_TARGET_DIR:-$root/target}/schemathesis-venv"
 examples="${BEACON_SCHEMATHESIS_EXAMPLES:-200}"
 
 if [ ! -x "$venv/bin/schemathesis" ]; then
@@ -20,20 +19,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
-cargo build -q -p beacon --manifest-path "$root/Cargo.toml"
-work="$(mktemp -d)"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # Webhooks may reach nothing but public addresses (none answer here); sends stay in the outbox.
-BEACON_DATABASE_URL="sqlite://$work/beacon.db" BEACON_LISTEN="127.0.0.1:$port" BEACON_LOG=warn \
-  "$target/debug/beacon" serve >"$work/out.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  curl -sf "$base/health" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-sk="$(grep -o 'sk_[0-9a-f]*' "$work/out.log" | head -1)"
+. "$root/compat/start-beacon.sh"
+sk="$BEACON_SECRET_KEY"
 
 # Some real objects, so lists and reads answer with real contacts, templates, segments,
 # campaigns, workflows and an email, and those answers are checked against the document too.

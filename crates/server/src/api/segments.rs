@@ -91,9 +91,11 @@ async fn list(
 ) -> ApiResult<Json<Page<SegmentView>>> {
     let limit = q.limit()?;
     let rows = store::segments::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(rows.iter().map(view).collect(), limit, |v| {
-        v.id.clone()
-    })))
+    Ok(Json(Page::new(
+        rows.iter().map(view).collect(),
+        limit,
+        |v| v.id.clone(),
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/segments/{id}", tag = "Segments", params(("id" = String, Path)),

@@ -98,9 +98,11 @@ async fn list(
 ) -> ApiResult<Json<Page<TemplateView>>> {
     let limit = q.limit()?;
     let rows = templates::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::new(rows.iter().map(view).collect(), limit, |v| {
-        v.id.clone()
-    })))
+    Ok(Json(Page::new(
+        rows.iter().map(view).collect(),
+        limit,
+        |v| v.id.clone(),
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/templates/{id}", tag = "Templates", params(("id" = String, Path)),

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::call;
+use super::{call, delete_by_body, expect_each};
 use crate::helpers::{TestApp, spawn_app};
 
 async fn draft(app: &TestApp) -> Value {
@@ -34,60 +34,32 @@ async fn put_and_delete_campaigns_take_the_id_in_the_body() {
         .await;
     assert_eq!(beacon["data"]["body"], "<p>New</p>");
 
-    let (s, v) = call(
+    expect_each(
         &app,
         Method::PUT,
         "/v1/campaigns",
-        &sk,
-        json!({ "id": c["id"], "recipients": ["a@example.com"] }),
+        &[
+            (
+                json!({ "id": c["id"], "recipients": ["a@example.com"] }),
+                422,
+                Some("recipients"),
+            ),
+            (
+                json!({ "id": c["id"], "style": "PLUNK" }),
+                422,
+                Some("style"),
+            ),
+            (
+                json!({ "id": c["id"], "subject": "a\nb" }),
+                422,
+                Some("subject"),
+            ),
+        ],
     )
     .await;
-    assert_eq!((s, v["field"].clone()), (422, json!("recipients")));
-    let (s, v) = call(
-        &app,
-        Method::PUT,
-        "/v1/campaigns",
-        &sk,
-        json!({ "id": c["id"], "style": "PLUNK" }),
-    )
-    .await;
-    assert_eq!((s, v["field"].clone()), (422, json!("style")));
-    let (s, v) = call(
-        &app,
-        Method::PUT,
-        "/v1/campaigns",
-        &sk,
-        json!({ "id": c["id"], "subject": "a\nb" }),
-    )
-    .await;
-    assert_eq!((s, v["field"].clone()), (422, json!("subject")));
 
-    let (s, v) = call(
-        &app,
-        Method::DELETE,
-        "/v1/campaigns",
-        &sk,
-        json!({ "id": c["id"] }),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    assert_eq!(v["id"], c["id"]);
+    let v = delete_by_body(&app, "/v1/campaigns", &c["id"]).await;
     assert_eq!(v["subject"], "New subject");
-    assert_eq!(
-        app.get(&format!("/v1/campaigns/{}", c["id"].as_str().unwrap()))
-            .await
-            .status(),
-        404
-    );
-    let (s, _) = call(
-        &app,
-        Method::DELETE,
-        "/v1/campaigns",
-        &sk,
-        json!({ "id": c["id"] }),
-    )
-    .await;
-    assert_eq!(s, 404);
     app.stop().await;
 }
 

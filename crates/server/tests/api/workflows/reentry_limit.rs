@@ -9,24 +9,12 @@ use serde_json::{Value, json};
 use super::{executions, template, until, workflow};
 use crate::helpers::{Opts, TestApp, spawn_with};
 
-async fn emails_to(app: &TestApp, contact: &str) -> usize {
-    let events = app.events(contact).await;
-    events.iter().filter(|e| e["name"] == "email.sent").count()
-}
-
-#[tokio::test]
-async fn a_workflow_that_triggers_itself_is_stopped_by_the_entry_limit() {
-    let app = spawn_with(Opts {
-        configure: Some(|s| {
-            s.workflow_entry_limit = 3;
-            s.workflow_entry_window_ms = 3_600_000;
-        }),
-        ..Opts::default()
-    })
-    .await;
-    let again = template(&app, "TRANSACTIONAL", "Again", "<p>again</p>").await;
+/// The loop: a re-entrant workflow triggered by `email.sent` that sends an email, started by
+/// one `/v1/send`. Returns the workflow and the send's answer.
+async fn echo(app: &TestApp) -> (Value, Value) {
+    let again = template(app, "TRANSACTIONAL", "Again", "<p>again</p>").await;
     let wf = workflow(
-        &app,
+        app,
         json!({
             "name": "Echo", "trigger": { "event": "email.sent" }, "allowReentry": true,
             "steps": [{ "id": "send", "type": "SEND_EMAIL", "template": again }],
@@ -42,6 +30,25 @@ async fn a_workflow_that_triggers_itself_is_stopped_by_the_entry_limit() {
         .json()
         .await
         .unwrap();
+    (wf, sent)
+}
+
+async fn emails_to(app: &TestApp, contact: &str) -> usize {
+    let events = app.events(contact).await;
+    events.iter().filter(|e| e["name"] == "email.sent").count()
+}
+
+#[tokio::test]
+async fn a_workflow_that_triggers_itself_is_stopped_by_the_entry_limit() {
+    let app = spawn_with(Opts {
+        configure: Some(|s| {
+            s.workflow_entry_limit = 3;
+            s.workflow_entry_window_ms = 3_600_000;
+        }),
+        ..Opts::default()
+    })
+    .await;
+    let (wf, sent) = echo(&app).await;
     let contact = sent["data"]["emails"][0]["contact"]["id"]
         .as_str()
         .unwrap()
@@ -87,20 +94,7 @@ async fn without_a_limit_the_loop_goes_on() {
         ..Opts::default()
     })
     .await;
-    let again = template(&app, "TRANSACTIONAL", "Again", "<p>again</p>").await;
-    let wf = workflow(
-        &app,
-        json!({
-            "name": "Echo", "trigger": { "event": "email.sent" }, "allowReentry": true,
-            "steps": [{ "id": "send", "type": "SEND_EMAIL", "template": again }],
-        }),
-    )
-    .await;
-    app.post(
-        "/v1/send",
-        &json!({ "to": "loop@example.com", "subject": "start", "body": "<p>go</p>" }),
-    )
-    .await;
+    let (wf, _) = echo(&app).await;
     until(&app, &wf, |l| l.len() >= 6).await;
     // Disable it so the test ends cleanly.
     app.patch(
