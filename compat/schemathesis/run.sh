@@ -15,7 +15,15 @@ examples="${BEACON_SCHEMATHESIS_EXAMPLES:-200}"
 
 if [ ! -x "$venv/bin/schemathesis" ]; then
   echo "installing schemathesis into $venv"
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv"; then
+    # Debian's own python3 keeps venv in a package of its own.
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
 fi
 
