@@ -31,7 +31,7 @@ pub struct Fields {
     pub reply_to: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    /// `{"all": true}` or `{"segmentId": "…"}`.
+    /// `{"all": true}`, `{"segmentId": "…"}` or `{"condition": …}` (a segment's condition).
     #[schema(value_type = Option<Object>)]
     pub audience: Option<Value>,
     /// Changes to the project's campaign parameters (`crate::links`); `null` for none.

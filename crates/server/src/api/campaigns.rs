@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignView {
-    /// `{"all": true}` or `{"segmentId": "…"}`.
+    /// `{"all": true}`, `{"segmentId": "…"}` or `{"condition": …}`.
     #[schema(value_type = Object)]
     pub audience: Value,
     pub body: String,

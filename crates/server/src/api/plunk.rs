@@ -282,8 +282,8 @@ async fn update_campaign(
         (Some(_), None) => {
             return Err(ApiError::invalid(
                 "recipients",
-                "only [\"all\"] is available; for some contacts, make a segment and give \
-                 `audience: {\"segmentId\": …}`",
+                "only [\"all\"] is available; for some contacts, give `audience` with a \
+                 `segmentId` or a `condition`",
             ));
         }
         (None, audience) => audience,
