@@ -107,6 +107,27 @@ pub struct SettingsArgs {
     /// anyone on the path could then forge SNS notifications) [default: false].
     #[arg(long, env = "BEACON_SNS_ALLOW_INSECURE_CERT_URL")]
     pub sns_allow_insecure_cert_url: Option<bool>,
+    /// Calls per second one public key may make (also the burst), per node; 0 for no limit
+    /// [default: 100].
+    #[arg(long, env = "BEACON_PUBLIC_KEY_RATE")]
+    pub public_key_rate: Option<u32>,
+    /// Calls per second one client address may make with a public key (also the burst), per
+    /// node; 0 for no limit [default: 10].
+    #[arg(long, env = "BEACON_PUBLIC_KEY_CLIENT_RATE")]
+    pub public_key_client_rate: Option<u32>,
+    /// Hosts, addresses and ranges (`hooks.internal`, `10.1.2.3`, `10.0.0.0/8`, `::1`)
+    /// workflow webhooks may reach although they are private, loopback or link-local,
+    /// comma-separated [default: none].
+    #[arg(long, env = "BEACON_WEBHOOK_ALLOW")]
+    pub webhook_allow: Option<String>,
+    /// Executions one contact may start in one workflow that allows re-entry, per
+    /// BEACON_WORKFLOW_ENTRY_WINDOW_SECS; further entries are refused; 0 for no limit
+    /// [default: 20].
+    #[arg(long, env = "BEACON_WORKFLOW_ENTRY_LIMIT")]
+    pub workflow_entry_limit: Option<u32>,
+    /// The period of BEACON_WORKFLOW_ENTRY_LIMIT, in seconds [default: 3600].
+    #[arg(long, env = "BEACON_WORKFLOW_ENTRY_WINDOW_SECS")]
+    pub workflow_entry_window_secs: Option<u64>,
 }
 
 /// What of a hit's client IP is kept.
@@ -180,6 +201,14 @@ pub struct Settings {
     pub sns_allow_insecure_cert_url: bool,
     /// Print the first-start banner (keys and a curl) to stdout.
     pub banner: bool,
+    /// Public-key calls per second per key and per client address (0: no limit).
+    pub public_key_rate: u32,
+    pub public_key_client_rate: u32,
+    /// What workflow webhooks may reach besides public addresses.
+    pub webhook_allow: crate::workflows::guard::AllowList,
+    /// Executions per contact per re-entrant workflow per window (0: no limit).
+    pub workflow_entry_limit: u32,
+    pub workflow_entry_window_ms: i64,
 }
 
 impl SettingsArgs {
@@ -249,6 +278,20 @@ impl SettingsArgs {
                 .to_ascii_lowercase(),
             sns_allow_insecure_cert_url: a.sns_allow_insecure_cert_url.unwrap_or(false),
             banner: true,
+            public_key_rate: a.public_key_rate.unwrap_or(100),
+            public_key_client_rate: a.public_key_client_rate.unwrap_or(10),
+            webhook_allow: crate::workflows::guard::AllowList::parse(
+                a.webhook_allow.as_deref().unwrap_or(""),
+            )
+            .context("BEACON_WEBHOOK_ALLOW")?,
+            workflow_entry_limit: a.workflow_entry_limit.unwrap_or(20),
+            workflow_entry_window_ms: i64::try_from(
+                a.workflow_entry_window_secs
+                    .unwrap_or(3600)
+                    .clamp(1, 366 * 86_400)
+                    * 1000,
+            )
+            .expect("a year of milliseconds fits"),
         })
     }
 
@@ -286,6 +329,13 @@ impl SettingsArgs {
             sns_allow_insecure_cert_url: self
                 .sns_allow_insecure_cert_url
                 .or(file.sns_allow_insecure_cert_url),
+            public_key_rate: self.public_key_rate.or(file.public_key_rate),
+            public_key_client_rate: self.public_key_client_rate.or(file.public_key_client_rate),
+            webhook_allow: self.webhook_allow.or(file.webhook_allow),
+            workflow_entry_limit: self.workflow_entry_limit.or(file.workflow_entry_limit),
+            workflow_entry_window_secs: self
+                .workflow_entry_window_secs
+                .or(file.workflow_entry_window_secs),
         }
     }
 }

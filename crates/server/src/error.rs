@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -110,14 +110,13 @@ impl IntoResponse for ApiError {
             | ApiError::Unprocessable { message, field } => (message.clone(), field.clone()),
             other => (other.to_string(), None),
         };
-        // `message` at the top level is where Plunk's SDKs look for the reason.
-        let body = json!({
-            "success": false,
-            "code": status.as_u16(),
-            "error": status.canonical_reason().unwrap_or("Error"),
-            "message": message,
-            "field": field,
-        });
+        let body = ErrorBody {
+            success: false,
+            code: status.as_u16(),
+            error: status.canonical_reason().unwrap_or("Error").to_string(),
+            message,
+            field,
+        };
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests {
             retry_after_secs, ..
@@ -133,3 +132,18 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Every error's answer. `message` at the top level is where Plunk's SDKs look for the reason.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    /// The HTTP status.
+    pub code: u16,
+    /// The status's standard reason phrase, e.g. `Unprocessable Entity`.
+    pub error: String,
+    /// What is wrong and, usually, how to fix it.
+    pub message: String,
+    /// The offending input (`to`, `headers.Subject`, `attachments[0]`, `limit`, …), or `null`.
+    pub field: Option<String>,
+}

@@ -16,7 +16,7 @@ use beacon_tracking::vars::{self, Escape};
 use crate::error::ApiError;
 use crate::links::SendLinks;
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BodyType {
     Html,

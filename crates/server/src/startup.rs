@@ -33,6 +33,8 @@ pub struct Shared {
     pub tracking: Arc<Tracking>,
     /// Verifies `POST /webhooks/sns` messages (SES events) and caches SNS certificates.
     pub sns: Arc<crate::ses::sns::Verifier>,
+    /// Rate limits on public-key calls, per key and per client address (this node's).
+    pub public_key_limits: crate::api::ratelimit::PublicKeyLimits,
 }
 
 pub struct Application {
@@ -60,6 +62,10 @@ impl Application {
         let (tracking, ingest_writer) =
             Tracking::start(&db, &settings, &public_url, stop.clone()).await?;
         let sns = Arc::new(crate::ses::sns::Verifier::new(&settings)?);
+        let public_key_limits = crate::api::ratelimit::PublicKeyLimits::new(
+            settings.public_key_rate,
+            settings.public_key_client_rate,
+        );
         let state = AppState(Arc::new(Shared {
             db,
             settings: Arc::new(settings),
@@ -67,6 +73,7 @@ impl Application {
             queue_wake: Arc::new(Notify::new()),
             tracking: Arc::new(tracking),
             sns,
+            public_key_limits,
         }));
         let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);

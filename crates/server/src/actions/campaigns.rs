@@ -19,7 +19,8 @@ use crate::store::{self, Db, contacts};
 
 /// A campaign's fields as a change gives them; `None` leaves one as it is. The API reads them
 /// from JSON (camelCase), the dashboard from its form.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = CampaignFields)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Fields {
     pub name: Option<String>,
@@ -30,15 +31,17 @@ pub struct Fields {
     pub reply_to: Option<String>,
     #[serde(rename = "type")]
     pub kind: Option<String>,
-    /// `{"all": true}` or `{"segmentId": "…"}`.
+    /// `{"all": true}`, `{"segmentId": "…"}` or `{"condition": …}` (a segment's condition).
+    #[schema(value_type = Option<Object>)]
     pub audience: Option<Value>,
     /// Changes to the project's campaign parameters (`crate::links`); `null` for none.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
     pub utm: Option<Value>,
 }
 
 /// A field given as `null` is `Some(Value::Null)`, told apart from one left out (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+pub(crate) fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
 }
 

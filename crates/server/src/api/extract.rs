@@ -64,6 +64,20 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<(Project, bool)
         .ok_or_else(|| {
             ApiError::Unauthorized("the Authorization header must be `Bearer <key>`".into())
         })?;
+    if token.starts_with("pk_") {
+        // Counted before the look-up, so a flood (with real keys or made-up ones) stops here.
+        let client = crate::tracking::client_of(parts, state.settings.trust_forwarded_for);
+        let key = token.get(..64).unwrap_or(token);
+        if let Err(secs) = state.public_key_limits.check(key, client) {
+            return Err(ApiError::TooManyRequests {
+                message: format!(
+                    "too many requests with this public key or from this address; retry in \
+                     {secs} s (BEACON_PUBLIC_KEY_RATE, BEACON_PUBLIC_KEY_CLIENT_RATE)"
+                ),
+                retry_after_secs: secs,
+            });
+        }
+    }
     projects::by_key(&state.db, token)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown API key".into()))
@@ -122,7 +136,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for RawJson<T> {
 }
 
 /// Parses JSON with serde's own words for what is wrong (they name the field and the line).
+/// Every request body is an object: serde would also read a struct from an array of its
+/// fields in order (`[null, null]`), which the API does not offer, so an array is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::Unprocessable {
+            message: "the body must be a JSON object, not an array".into(),
+            field: None,
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut de) {
         Ok(v) => Ok(v),

@@ -16,6 +16,9 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
 }
 
+/// Counters in Prometheus' text format.
+#[utoipa::path(get, path = "/metrics", tag = "Operations", security(()),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let c = &state.tracking.ingest.counters;
     // The backlog is every node's (it lives in the database); -1 if it cannot be counted now

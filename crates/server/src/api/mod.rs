@@ -7,8 +7,12 @@ mod emails;
 pub mod extract;
 mod health;
 mod metrics;
+pub mod openapi;
 mod page;
+mod plunk;
 mod project;
+pub mod ratelimit;
+pub mod schema;
 mod segments;
 mod send;
 mod stats;
@@ -16,6 +20,7 @@ mod templates;
 mod track;
 mod unsubscribe;
 mod webhooks;
+mod workflow_runs;
 mod workflows;
 
 use axum::Router;
@@ -43,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .merge(segments::routes())
         .merge(campaigns::routes())
         .merge(workflows::routes())
+        .merge(plunk::routes())
+        .merge(openapi::routes())
         .merge(unsubscribe::routes())
         .merge(webhooks::routes())
         .merge(crate::tracking::routes())

@@ -5,10 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// The `nextCursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -28,21 +32,15 @@ impl PageQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page of a list, oldest or newest first as the endpoint says.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
+    /// Always `true`.
     pub success: bool,
     pub data: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
     #[serde(rename = "nextCursor")]
     pub next_cursor: Option<String>,
-}
-
-impl Page<serde_json::Value> {
-    /// A page of JSON views, each keyed by its `id` (or by `key`, for views named otherwise).
-    pub fn of_views(items: Vec<serde_json::Value>, limit: i64, key: &str) -> Self {
-        Page::new(items, limit, |v| {
-            v[key].as_str().unwrap_or_default().to_string()
-        })
-    }
 }
 
 impl<T> Page<T> {

@@ -4,13 +4,17 @@
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::extract::{Json as Body, SecretKey};
+use super::schema::{Data, ok};
 use crate::actions;
 use crate::engine::TrackingEngine;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, ErrorBody};
 use crate::links::LinkSettings;
 use crate::startup::AppState;
 use crate::store::projects::Project;
@@ -21,36 +25,72 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/project/keys", post(regenerate_keys))
 }
 
-fn view(p: &Project, engine: &TrackingEngine) -> Value {
+/// The project as its settings show it. The secret key is shown only by `POST /v1/project/keys`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectView {
+    /// The modes `PATCH` accepts with this engine.
+    pub available_modes: Vec<&'static str>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub id: String,
+    pub name: String,
+    pub public_key: String,
+    /// Only in the answer of `POST /v1/project/keys`: the new secret key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    /// Whether the text part's links are tracked too.
+    pub track_text_links: bool,
+    /// The project's mode, as stored.
+    pub tracking: String,
+    /// `builtin` or `provider`.
+    pub tracking_engine: &'static str,
+    /// Each other mode → why it is unavailable.
+    pub unavailable_modes: BTreeMap<&'static str, String>,
+    /// Campaign parameters added to tracked links, name → value.
+    #[schema(value_type = Object)]
+    pub utm: Value,
+}
+
+fn view(p: &Project, engine: &TrackingEngine) -> ProjectView {
     let (available, unavailable) = engine.modes();
-    let mut view = json!({
-        "id": p.id,
-        "name": p.name,
-        "publicKey": p.public_key,
-        "tracking": p.tracking_mode,
-        "trackingEngine": engine.name(),
-        "availableModes": available,
-        "unavailableModes": unavailable,
-        "createdAt": crate::time::iso(p.created_at),
-    });
-    if let (Value::Object(view), Value::Object(links)) = (&mut view, LinkSettings::of(p).view()) {
-        view.extend(links);
+    let links = LinkSettings::of(p).view();
+    ProjectView {
+        available_modes: available,
+        created_at: crate::time::iso(p.created_at),
+        id: p.id.clone(),
+        name: p.name.clone(),
+        public_key: p.public_key.clone(),
+        secret_key: None,
+        track_text_links: links["trackTextLinks"].as_bool().unwrap_or(false),
+        tracking: p.tracking_mode.clone(),
+        tracking_engine: engine.name(),
+        unavailable_modes: unavailable,
+        utm: links["utm"].clone(),
     }
-    view
 }
 
-async fn get_project(State(state): State<AppState>, SecretKey(project): SecretKey) -> Json<Value> {
-    let engine = &state.settings.tracking_engine;
-    Json(json!({ "success": true, "data": view(&project, engine) }))
+#[utoipa::path(get, path = "/v1/project", tag = "Project",
+    responses((status = 200, description = "The project", body = Data<ProjectView>), (status = "default", description = "An error", body = ErrorBody)))]
+async fn get_project(
+    State(state): State<AppState>,
+    SecretKey(project): SecretKey,
+) -> Json<Data<ProjectView>> {
+    ok(view(&project, &state.settings.tracking_engine))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ProjectPatch)]
 #[serde(deny_unknown_fields)]
 struct Patch {
+    /// 1 to 200 characters, no control characters.
     name: Option<String>,
+    /// One of the project's `availableModes`.
     tracking: Option<String>,
-    /// `null` clears the set, so a given `null` is told apart from a missing field.
+    /// Name → value; `null` or `{}` for none. `null` clears the set, so a given `null` is told
+    /// apart from a missing field.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
     utm: Option<Value>,
     #[serde(rename = "trackTextLinks")]
     track_text_links: Option<bool>,
@@ -60,11 +100,14 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::E
     Value::deserialize(d).map(Some)
 }
 
+/// Changes the fields given; nothing changes unless every one is valid.
+#[utoipa::path(patch, path = "/v1/project", tag = "Project", request_body = Patch,
+    responses((status = 200, description = "The project", body = Data<ProjectView>), (status = "default", description = "An error", body = ErrorBody)))]
 async fn patch_project(
     State(state): State<AppState>,
     SecretKey(mut project): SecretKey,
     Body(patch): Body<Patch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<ProjectView>>> {
     let engine = &state.settings.tracking_engine;
     let changes = actions::project::Changes {
         name: patch.name.as_deref(),
@@ -73,19 +116,20 @@ async fn patch_project(
         track_text_links: patch.track_text_links,
     };
     actions::project::update(&state.db, engine, &mut project, changes).await?;
-    Ok(Json(
-        json!({ "success": true, "data": view(&project, engine) }),
-    ))
+    Ok(ok(view(&project, engine)))
 }
 
 /// New secret and public keys; the ones in use stop working at once. The answer carries the
 /// new secret key (the only time the API shows it).
+#[utoipa::path(post, path = "/v1/project/keys", tag = "Project",
+    responses((status = 200, description = "The project with its new `secretKey`", body = Data<ProjectView>),
+        (status = "default", description = "An error", body = ErrorBody)))]
 async fn regenerate_keys(
     State(state): State<AppState>,
     SecretKey(mut project): SecretKey,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<ProjectView>>> {
     actions::project::regenerate_keys(&state.db, &mut project).await?;
     let mut data = view(&project, &state.settings.tracking_engine);
-    data["secretKey"] = json!(project.secret_key);
-    Ok(Json(json!({ "success": true, "data": data })))
+    data.secret_key = Some(project.secret_key.clone());
+    Ok(ok(data))
 }

@@ -7,12 +7,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
-use super::extract::{RawJson, SecretKey};
+use super::extract::{RawJson, SecretKey, parse_json};
+use super::schema::Data;
 use crate::domain::{EmailAddress, Mailbox, MailboxInput};
+use crate::error::ErrorBody;
 use crate::error::{ApiError, ApiResult};
 use crate::render::{self, BodyType, Content};
 use crate::sending::{self, Compose, Sender};
@@ -24,14 +26,14 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/send", post(send))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Attachment {
     filename: String,
@@ -41,9 +43,10 @@ struct Attachment {
     content_type: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SendBody {
+    /// 1 to 50 recipients: an address, `{name?, email}`, or an array of those.
     to: OneOrMany<MailboxInput>,
     subject: Option<String>,
     body: Option<String>,
@@ -55,6 +58,7 @@ struct SendBody {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     data: Map<String, Value>,
     subscribed: Option<bool>,
     #[serde(rename = "type")]
@@ -67,6 +71,35 @@ struct SendBody {
 
 const MAX_RECIPIENTS: usize = 50;
 
+/// Who an email went to.
+#[derive(Debug, Serialize, ToSchema)]
+struct SentTo {
+    id: String,
+    email: String,
+}
+
+/// One recipient's queued email.
+#[derive(Debug, Serialize, ToSchema)]
+struct Sent {
+    contact: SentTo,
+    /// The email's id, for `GET /v1/emails/{id}`.
+    email: String,
+}
+
+/// `POST /v1/send`'s answer: one item per recipient, in the order of `to`.
+#[derive(Debug, Serialize, ToSchema)]
+struct SendAnswer {
+    emails: Vec<Sent>,
+    #[schema(format = DateTime)]
+    timestamp: String,
+}
+
+/// Plunk's transactional send: one email per recipient, queued in one transaction.
+#[utoipa::path(post, path = "/v1/send", tag = "Sending", request_body = SendBody,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1-255 visible ASCII characters; a retry of the same request gets the same answer")),
+    responses((status = 200, description = "Queued", body = Data<SendAnswer>),
+        (status = "default", description = "An error", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(project = %project.id))]
 async fn send(
     State(state): State<AppState>,
@@ -75,13 +108,13 @@ async fn send(
     body: RawJson<SendBody>,
 ) -> ApiResult<Json<Value>> {
     let idempotency_key = idempotency_key(&headers)?;
-    let request_hash = format!("{:x}", Sha256::digest(&body.bytes));
+    let request_hash = idempotency::request_hash(&parse_json::<Value>(&body.bytes)?);
     if let Some(key) = &idempotency_key
-        && let Some(answer) = replay(&state, &project.id, key, &request_hash).await?
+        && let Some(answer) = replay(&state, &project.id, key, &request_hash, &body.bytes).await?
     {
         return Ok(Json(answer));
     }
-    let req = body.value;
+    let (req, body_bytes) = (body.value, body.bytes);
 
     let recipients: Vec<Mailbox> = match &req.to {
         OneOrMany::One(m) => vec![m],
@@ -238,14 +271,22 @@ async fn send(
             &prepared,
         )
         .await?;
-        answers.push(
-            json!({ "contact": { "id": contact.id, "email": contact.email }, "email": email.id }),
-        );
+        answers.push(Sent {
+            contact: SentTo {
+                id: contact.id,
+                email: contact.email,
+            },
+            email: email.id,
+        });
     }
-    let answer = json!({
-        "success": true,
-        "data": { "emails": answers, "timestamp": crate::time::iso(store::now_ms()) },
-    });
+    let answer = serde_json::to_value(Data {
+        success: true,
+        data: SendAnswer {
+            emails: answers,
+            timestamp: crate::time::iso(store::now_ms()),
+        },
+    })
+    .map_err(anyhow::Error::from)?;
     if let Some(key) = &idempotency_key
         && let Err(e) = idempotency::remember(
             &mut tx,
@@ -259,7 +300,8 @@ async fn send(
         drop(tx);
         // A concurrent twin with the same key won the race: answer what it answered.
         if store::is_unique_violation(&e)
-            && let Some(answer) = replay(&state, &project.id, key, &request_hash).await?
+            && let Some(answer) =
+                replay(&state, &project.id, key, &request_hash, &body_bytes).await?
         {
             return Ok(Json(answer));
         }
@@ -288,18 +330,21 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// The stored answer for a key already used with the same body; a different body is a 409.
+/// The stored answer for a key already used with the same request; a different one is a 409.
+/// Answers stored before requests were compared parsed hold the hash of the raw bytes, which
+/// still matches a byte-identical retry.
 async fn replay(
     state: &AppState,
     project_id: &str,
     key: &str,
     hash: &str,
+    raw: &[u8],
 ) -> ApiResult<Option<Value>> {
     match idempotency::find(&state.db, project_id, key).await? {
         None => Ok(None),
-        Some(r) if r.request_hash == hash => Ok(Some(
-            serde_json::from_str(&r.response).map_err(anyhow::Error::from)?,
-        )),
+        Some(r) if r.request_hash == hash || r.request_hash == idempotency::raw_hash(raw) => Ok(
+            Some(serde_json::from_str(&r.response).map_err(anyhow::Error::from)?),
+        ),
         Some(_) => Err(ApiError::Conflict(format!(
             "Idempotency-Key {key:?} was already used with a different request body"
         ))),

@@ -4,11 +4,14 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::extract::{AnyKey, Json as Body};
+use super::schema::{Data, ok};
 use crate::domain::EmailAddress;
+use crate::error::ErrorBody;
 use crate::error::{ApiError, ApiResult};
 use crate::startup::AppState;
 use crate::store::{self, contacts, events};
@@ -17,25 +20,48 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/track", post(track))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TrackBody {
+    /// 1 to 100 bytes; names starting with `email.`, `contact.` or `segment.` are Beacon's.
     event: String,
     email: String,
+    /// Sets the contact's subscription; a contact created here is subscribed unless `false`.
     subscribed: Option<bool>,
+    /// Values go on the event and the contact, `{"value": v, "persistent": false}` on the
+    /// event only.
     #[serde(default)]
+    #[schema(value_type = Object)]
     data: Map<String, Value>,
+}
+
+/// `POST /v1/track`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+struct Tracked {
+    /// The contact's id.
+    contact: String,
+    /// The event's id.
+    event: String,
+    #[schema(format = DateTime)]
+    timestamp: String,
 }
 
 /// Names Beacon records itself; a client may not forge them.
 const RESERVED_PREFIXES: [&str; 3] = ["email.", "contact.", "segment."];
 
+/// Records a custom event on a contact (created when new). Takes the public key too.
+#[utoipa::path(post, path = "/v1/track", tag = "Events", request_body = TrackBody,
+    security(("secretKey" = []), ("publicKey" = [])),
+    responses((status = 200, description = "Recorded", body = Data<Tracked>),
+        (status = 429, description = "Public-key rate limit; see `Retry-After`", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = "default", description = "An error", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(project = %project.id))]
 async fn track(
     State(state): State<AppState>,
     AnyKey(project): AnyKey,
     Body(req): Body<TrackBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<Tracked>>> {
     let name = req.event.trim();
     if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
@@ -101,8 +127,9 @@ async fn track(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(json!({
-        "success": true,
-        "data": { "contact": contact.id, "event": event.id, "timestamp": crate::time::iso(store::now_ms()) },
-    })))
+    Ok(ok(Tracked {
+        contact: contact.id,
+        event: event.id,
+        timestamp: crate::time::iso(store::now_ms()),
+    }))
 }

@@ -58,6 +58,12 @@ async fn lookup(state: &AppState, token: &str) -> ApiResult<Option<(emails::Emai
     Ok(Some((email, project)))
 }
 
+/// A confirmation page with a button; a GET never unsubscribes (link scanners follow GETs).
+#[utoipa::path(get, path = "/unsubscribe/{token}", tag = "Unsubscribe", security(()),
+    params(("token" = String, Path, description = "The email's sealed id, from its unsubscribe link")),
+    responses((status = 200, description = "The confirmation page", content_type = "text/html", body = String),
+        (status = 404, description = "A bad token", content_type = "text/html", body = String),
+        (status = 500, description = "The store failed", body = crate::error::ErrorBody)))]
 async fn confirm_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -77,6 +83,15 @@ async fn confirm_page(
     ))
 }
 
+/// Unsubscribes the email's contact (the page's button, or a mail client's RFC 8058 one-click
+/// POST; any body).
+#[utoipa::path(post, path = "/unsubscribe/{token}", tag = "Unsubscribe", security(()),
+    params(("token" = String, Path, description = "The email's sealed id, from its unsubscribe link")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "Any body, e.g. `List-Unsubscribe=One-Click`"),
+    responses((status = 200, description = "Unsubscribed", content_type = "text/html", body = String),
+        (status = 404, description = "A bad token", content_type = "text/html", body = String),
+        (status = 500, description = "The store failed", body = crate::error::ErrorBody)))]
 async fn unsubscribe(
     State(state): State<AppState>,
     Path(token): Path<String>,

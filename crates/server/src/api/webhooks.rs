@@ -11,7 +11,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde_json::json;
 
 use crate::error::ApiError;
 use crate::ses::events::{self, EventError, Outcome};
@@ -22,6 +21,19 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/webhooks/sns", post(sns))
 }
 
+/// What `POST /webhooks/sns` answers once a message is handled: the Beacon event applied
+/// (`email.open`, …), `ignored`, `duplicate`, `subscription confirmed` or `noted`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SnsResult {
+    pub result: String,
+}
+
+/// Amazon SNS notifications of SES events; the message's signature is the authentication.
+#[utoipa::path(post, path = "/webhooks/sns", tag = "Amazon SES events", security(()),
+    request_body(content = String, content_type = "text/plain",
+        description = "An SNS message (JSON, sent as text/plain), at most 512 KiB"),
+    responses((status = 200, description = "Handled, or handled before", body = crate::api::schema::Data<SnsResult>),
+        (status = "default", description = "Refused (4xx) or to be retried (5xx)", body = crate::error::ErrorBody)))]
 #[tracing::instrument(skip_all)]
 async fn sns(State(state): State<AppState>, body: Bytes) -> Response {
     let msg = match state.sns.verify(&body).await {
@@ -58,7 +70,9 @@ async fn sns(State(state): State<AppState>, body: Bytes) -> Response {
 fn ok(result: &str) -> Response {
     (
         StatusCode::OK,
-        axum::Json(json!({ "success": true, "data": { "result": result } })),
+        crate::api::schema::ok(SnsResult {
+            result: result.to_string(),
+        }),
     )
         .into_response()
 }
@@ -78,12 +92,12 @@ fn rejected(e: Rejected) -> Response {
 
 /// The API's error shape (`crate::error`), for statuses `ApiError` has no variant for.
 fn fail(status: StatusCode, message: &str) -> Response {
-    let body = json!({
-        "success": false,
-        "code": status.as_u16(),
-        "error": status.canonical_reason().unwrap_or("Error"),
-        "message": message,
-        "field": null,
-    });
+    let body = crate::error::ErrorBody {
+        success: false,
+        code: status.as_u16(),
+        error: status.canonical_reason().unwrap_or("Error").to_string(),
+        message: message.to_string(),
+        field: None,
+    };
     (status, axum::Json(body)).into_response()
 }

@@ -1,23 +1,23 @@
 //! Workflows: `/v1/workflows` (create, list, get, patch, delete), each workflow's executions
 //! (position and history per contact) and its per-step statistics.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use rand::Rng;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::extract::{Json as Body, QueryParams, SecretKey};
 use super::page::{Page, PageQuery};
-use crate::error::{ApiError, ApiResult};
+use super::schema::{Data, Done, done, ok};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::startup::AppState;
-use crate::store::workflows::{self, Execution, Workflow, history};
+use crate::store::workflows::{self, Workflow};
 use crate::store::{self, flag, templates};
-use crate::time::{iso, iso_opt};
+use crate::time::iso;
 use crate::workflows::definition::{Definition, Step, Trigger};
 
 pub fn routes() -> Router<AppState> {
@@ -27,25 +27,52 @@ pub fn routes() -> Router<AppState> {
             "/v1/workflows/{id}",
             get(get_one).patch(patch).delete(remove),
         )
-        .route("/v1/workflows/{id}/executions", get(executions))
-        .route("/v1/workflows/{id}/stats", get(stats))
+        .route(
+            "/v1/workflows/{id}/executions",
+            get(super::workflow_runs::executions),
+        )
+        .route("/v1/workflows/{id}/stats", get(super::workflow_runs::stats))
 }
 
-fn view(w: &Workflow) -> Value {
+/// A workflow: its trigger, its steps and how contacts enter it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowView {
+    pub allow_reentry: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub enabled: bool,
+    pub id: String,
+    pub name: String,
+    /// Verifies the `X-Beacon-Signature` of this workflow's WEBHOOK requests.
+    pub secret: String,
+    /// The first step's id.
+    pub start: Value,
+    #[schema(value_type = Vec<Step>)]
+    pub steps: Value,
+    #[schema(value_type = Trigger)]
+    pub trigger: Value,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+fn view(w: &Workflow) -> WorkflowView {
     let def: Value = serde_json::from_str(&w.definition).unwrap_or_default();
-    json!({
-        "id": w.id,
-        "name": w.name,
-        "trigger": def["trigger"],
-        "start": def.get("start").cloned().unwrap_or_else(|| def["steps"][0]["id"].clone()),
-        "steps": def["steps"],
-        "enabled": w.enabled != 0,
-        "allowReentry": w.allow_reentry != 0,
-        // Verifies the `X-Beacon-Signature` of this workflow's WEBHOOK requests.
-        "secret": w.secret,
-        "createdAt": iso(w.created_at),
-        "updatedAt": iso(w.updated_at),
-    })
+    WorkflowView {
+        allow_reentry: w.allow_reentry != 0,
+        created_at: iso(w.created_at),
+        enabled: w.enabled != 0,
+        id: w.id.clone(),
+        name: w.name.clone(),
+        secret: w.secret.clone(),
+        start: def
+            .get("start")
+            .cloned()
+            .unwrap_or_else(|| def["steps"][0]["id"].clone()),
+        steps: def["steps"].clone(),
+        trigger: def["trigger"].clone(),
+        updated_at: iso(w.updated_at),
+    }
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -80,21 +107,27 @@ fn stored(def: &Definition) -> ApiResult<String> {
     serde_json::to_string(def).map_err(|e| ApiError::Internal(e.into()))
 }
 
-async fn fetch(state: &AppState, project_id: &str, id: &str) -> ApiResult<Workflow> {
+pub(super) async fn fetch(state: &AppState, project_id: &str, id: &str) -> ApiResult<Workflow> {
     workflows::get(&state.db, project_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("workflow", id))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = WorkflowCreate)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CreateBody {
+    /// 1 to 200 characters.
     name: String,
     trigger: Trigger,
+    /// The first step's id; default the first step.
     start: Option<String>,
     steps: Vec<Step>,
+    /// `false` stops new entries only. Default `true`.
     #[serde(default = "yes")]
     enabled: bool,
+    /// Whether a contact may enter more than once (at most BEACON_WORKFLOW_ENTRY_LIMIT times
+    /// a period). Default `false`.
     #[serde(default)]
     allow_reentry: bool,
 }
@@ -103,12 +136,14 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(post, path = "/v1/workflows", tag = "Workflows", request_body = CreateBody,
+    responses((status = 201, description = "Created, with its `secret`", body = Data<WorkflowView>), (status = "default", description = "An error", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(project = %project.id))]
 async fn create(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Body(req): Body<CreateBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Data<WorkflowView>>)> {
     check_name(&req.name)?;
     let def = Definition {
         trigger: req.trigger,
@@ -132,42 +167,44 @@ async fn create(
     };
     let used: Vec<&str> = def.templates().into_iter().map(|(_, t)| t).collect();
     workflows::insert(&state.db, &w, &used).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "success": true, "data": view(&w) })),
-    ))
+    Ok((StatusCode::CREATED, ok(view(&w))))
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[utoipa::path(get, path = "/v1/workflows", tag = "Workflows", params(PageQuery),
+    responses((status = 200, description = "A page", body = Page<WorkflowView>), (status = "default", description = "An error", body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     QueryParams(q): QueryParams<PageQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Page<WorkflowView>>> {
     let limit = q.limit()?;
     let rows = workflows::list(&state.db, &project.id, q.cursor.as_deref(), limit).await?;
-    Ok(Json(Page::of_views(
+    Ok(Json(Page::new(
         rows.iter().map(view).collect(),
         limit,
-        "id",
+        |v| v.id.clone(),
     )))
 }
 
+#[utoipa::path(get, path = "/v1/workflows/{id}", tag = "Workflows", params(("id" = String, Path)),
+    responses((status = 200, description = "The workflow", body = Data<WorkflowView>), (status = "default", description = "An error", body = ErrorBody)))]
 async fn get_one(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<WorkflowView>>> {
     let w = fetch(&state, &project.id, &id).await?;
-    Ok(Json(json!({ "success": true, "data": view(&w) })))
+    Ok(ok(view(&w)))
 }
 
 /// Every field optional; `steps` replaces all steps (give `start` again if it is not
 /// `steps[0]`). Executions already under way go on from their current step id.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = WorkflowPatch)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct PatchBody {
     name: Option<String>,
@@ -178,13 +215,16 @@ struct PatchBody {
     allow_reentry: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/v1/workflows/{id}", tag = "Workflows", params(("id" = String, Path)),
+    request_body = PatchBody,
+    responses((status = 200, description = "The workflow", body = Data<WorkflowView>), (status = "default", description = "An error", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(project = %project.id, workflow = %id))]
 async fn patch(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
     Body(req): Body<PatchBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Data<WorkflowView>>> {
     let mut w = fetch(&state, &project.id, &id).await?;
     let mut def: Definition =
         serde_json::from_str(&w.definition).map_err(|e| ApiError::Internal(e.into()))?;
@@ -216,119 +256,18 @@ async fn patch(
     if !workflows::update(&state.db, &w, &used).await? {
         return Err(ApiError::not_found("workflow", &id));
     }
-    Ok(Json(json!({ "success": true, "data": view(&w) })))
+    Ok(ok(view(&w)))
 }
 
+#[utoipa::path(delete, path = "/v1/workflows/{id}", tag = "Workflows", params(("id" = String, Path)),
+    responses((status = 200, description = "Deleted", body = Done), (status = "default", description = "An error", body = ErrorBody)))]
 async fn remove(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Done>> {
     if !workflows::delete(&state.db, &project.id, &id).await? {
         return Err(ApiError::not_found("workflow", &id));
     }
-    Ok(Json(json!({ "success": true })))
-}
-
-fn execution_view(e: &Execution, email: Option<&String>, lines: Vec<Value>) -> Value {
-    json!({
-        "id": e.id,
-        "contact": { "id": e.contact_id, "email": email },
-        "status": e.status,
-        "step": e.step_id,
-        "dueAt": iso_opt(e.due_at),
-        "waitingFor": if e.status == "WAITING" { e.wait_event.clone() } else { None },
-        "attempts": e.attempts,
-        "createdAt": iso(e.created_at),
-        "updatedAt": iso(e.updated_at),
-        "history": lines,
-    })
-}
-
-async fn executions(
-    State(state): State<AppState>,
-    SecretKey(project): SecretKey,
-    Path(id): Path<String>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> ApiResult<Json<Page<Value>>> {
-    let limit = q.limit()?;
-    let w = fetch(&state, &project.id, &id).await?;
-    let rows = workflows::executions(&state.db, &w.id, q.cursor.as_deref(), limit).await?;
-    let ids: Vec<String> = rows.iter().map(|e| e.id.clone()).collect();
-    let mut lines: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    for h in history::for_executions(&state.db, &ids).await? {
-        let detail: Option<Value> = h
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok());
-        lines
-            .entry(h.execution_id.clone())
-            .or_default()
-            .push(json!({
-                "step": h.step_id,
-                "kind": h.kind,
-                "detail": detail,
-                "emailId": h.email_id,
-                "at": iso(h.created_at),
-            }));
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for e in &rows {
-        let contact = store::contacts::get(&state.db, &project.id, &e.contact_id).await?;
-        let email = contact.map(|c| c.email);
-        items.push(execution_view(
-            e,
-            email.as_ref(),
-            lines.remove(&e.id).unwrap_or_default(),
-        ));
-    }
-    Ok(Json(Page::of_views(items, limit, "id")))
-}
-
-/// Executions by status, and per step: how many executions entered it, and each outcome
-/// (`sent`, `skipped`, `yes`, `no`, `timed_out`, …); SEND_EMAIL steps add `opened` and
-/// `clicked` (by a person) of the emails they sent.
-async fn stats(
-    State(state): State<AppState>,
-    SecretKey(project): SecretKey,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let w = fetch(&state, &project.id, &id).await?;
-    let def: Definition =
-        serde_json::from_str(&w.definition).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut executions = json!({ "total": 0 });
-    let mut total = 0;
-    for (status, n) in history::status_counts(&state.db, &w.id).await? {
-        total += n;
-        executions[status.to_ascii_lowercase()] = json!(n);
-    }
-    executions["total"] = json!(total);
-    let counts = history::step_counts(&state.db, &w.id).await?;
-    let emails = history::email_counts(&state.db, &w.id).await?;
-    let steps: Vec<Value> = def
-        .steps
-        .iter()
-        .map(|s| {
-            let mut v = json!({ "id": s.id(), "type": s.kind(), "entered": 0 });
-            for (step, kind, n) in &counts {
-                if step.as_deref() == Some(s.id()) {
-                    v[kind.as_str()] = json!(n);
-                }
-            }
-            if matches!(s, Step::SendEmail { .. }) {
-                let (opened, clicked) = emails
-                    .iter()
-                    .find(|(step, _, _)| step.as_deref() == Some(s.id()))
-                    .map_or((0, 0), |(_, o, c)| (*o, *c));
-                v["sent"] = v.get("sent").cloned().unwrap_or(json!(0));
-                v["opened"] = json!(opened);
-                v["clicked"] = json!(clicked);
-            }
-            v
-        })
-        .collect();
-    Ok(Json(json!({
-        "success": true,
-        "data": { "executions": executions, "steps": steps },
-    })))
+    Ok(done())
 }

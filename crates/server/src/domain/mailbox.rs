@@ -4,7 +4,7 @@ use super::{EmailAddress, EmailAddressError};
 
 /// An address with an optional display name, as Plunk's API accepts it: either the bare
 /// address `"a@b.co"` or `{"name": "A", "email": "a@b.co"}`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum MailboxInput {
     Address(String),

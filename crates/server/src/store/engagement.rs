@@ -59,7 +59,7 @@ pub async fn people(
 }
 
 /// Bounces, complaints and unsubscribes (`stats::losses` counts them).
-#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Losses {
     pub bounced: i64,
     pub complained: i64,

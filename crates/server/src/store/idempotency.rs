@@ -1,5 +1,8 @@
 //! Remembered answers for `Idempotency-Key`: the same key gets the same answer, once.
 
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
 use super::{Db, Tx, now_ms};
 
 pub struct Remembered {
@@ -54,4 +57,72 @@ pub async fn purge(db: &Db, before: i64) -> Result<u64, sqlx::Error> {
             .await?
             .rows_affected(),
     )
+}
+
+/// What `Idempotency-Key` compares: the SHA-256 of the request as parsed, written back with
+/// every object's keys sorted and no spacing, so a client that re-serialises the same JSON (key
+/// order, whitespace, escapes such as `\u00e9` for `é`) is recognised as retrying. Numbers keep
+/// their written form as serde_json reads it (`1` and `1.0` differ, as they may to a template).
+pub fn request_hash(parsed: &Value) -> String {
+    let mut canonical = Vec::new();
+    write_sorted(parsed, &mut canonical);
+    format!("{:x}", Sha256::digest(&canonical))
+}
+
+/// The SHA-256 of the raw body: what answers stored by earlier versions were keyed by.
+pub fn raw_hash(raw: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(raw))
+}
+
+/// Writes `v` as JSON with object keys in byte order, whatever order the map keeps them in.
+fn write_sorted(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(Value::String(k.clone()).to_string().as_bytes());
+                out.push(b':');
+                write_sorted(&map[k], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_sorted(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_spacing_and_escapes_do_not_change_the_hash() {
+        let a: Value =
+            serde_json::from_str(r#"{"to":"a@x.com","data":{"b":1,"a":[1,{"y":2,"x":"é"}]}}"#)
+                .unwrap();
+        let b: Value = serde_json::from_str("{ \"data\" : { \"a\" : [ 1 , { \"x\" : \"\\u00e9\", \"y\" : 2 } ], \"b\" : 1 }, \"to\" : \"a@x.com\" }").unwrap();
+        assert_eq!(request_hash(&a), request_hash(&b));
+        let c: Value =
+            serde_json::from_str(r#"{"to":"a@x.com","data":{"b":2,"a":[1,{"y":2,"x":"é"}]}}"#)
+                .unwrap();
+        assert_ne!(request_hash(&a), request_hash(&c));
+        // Array order is meaning (recipients in order), so it counts.
+        let d: Value = serde_json::from_str(r#"{"to":["a@x.com","b@x.com"]}"#).unwrap();
+        let e: Value = serde_json::from_str(r#"{"to":["b@x.com","a@x.com"]}"#).unwrap();
+        assert_ne!(request_hash(&d), request_hash(&e));
+    }
 }

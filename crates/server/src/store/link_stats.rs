@@ -13,7 +13,7 @@ use super::stats::Scope;
 
 use super::stats::HOUR_MS;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkClicks {
     pub url: String,

@@ -210,6 +210,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0011_email_stats.sql"),
     ),
     (
+        13,
+        "workflow_entries",
+        include_str!("../../migrations/0013_workflow_entries.sql"),
+    ),
+    (
         15,
         "event_stats",
         include_str!("../../migrations/0015_event_stats.sql"),

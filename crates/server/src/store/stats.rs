@@ -6,7 +6,7 @@ use super::Db;
 
 /// Counts over the emails queued in a time range. Rates are over *tracked* emails: an untracked
 /// email can never show an open.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Totals {
     pub emails: i64,
@@ -180,7 +180,7 @@ impl Totals {
 }
 
 /// Opens and clicks in one hour after a start time.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Hour {
     /// Hours since the start (0 = the first hour).

@@ -4,6 +4,7 @@
 //! under a lease (a random token plus an expiry) exactly like queued emails; every later write
 //! of the claimant checks the token, so a worker that lost its lease changes nothing.
 
+pub mod entries;
 pub mod executions;
 pub mod history;
 

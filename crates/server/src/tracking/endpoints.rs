@@ -58,6 +58,12 @@ fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::EXPIRES, HeaderValue::from_static("0"));
 }
 
+/// The open pixel: a 43-byte transparent GIF; `HEAD` gets the headers only. Any extension
+/// after the token's first `.` is ignored.
+#[utoipa::path(get, path = "/o/{token}", tag = "Tracking", security(()),
+    params(("token" = String, Path, description = "A sealed open token, optionally with `.gif`")),
+    responses((status = 200, description = "The pixel", content_type = "image/gif", body = Vec<u8>),
+        (status = 404, description = "A bad token", content_type = "text/plain", body = String)))]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn open(
     State(state): State<AppState>,
@@ -79,6 +85,15 @@ pub async fn open(
     response
 }
 
+/// A tracked link: a redirect to the destination sealed in the token, never anywhere else.
+#[utoipa::path(get, path = "/c/{token}", tag = "Tracking", security(()),
+    params(("token" = String, Path, description = "A sealed click token")),
+    responses((status = 302, description = "To the link's destination",
+            headers(("Location" = String, description = "The destination"))),
+        (status = 404, description = "A bad token", content_type = "text/plain", body = String),
+        (status = 503, description = "A long link's stored destination could not be read",
+            content_type = "text/plain", body = String,
+            headers(("Retry-After" = u64, description = "Seconds")))))]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn click(
     State(state): State<AppState>,
@@ -137,15 +152,10 @@ async fn hit(
     request: &Parts,
 ) -> Hit {
     let (method, headers) = (&request.method, &request.headers);
-    // Always there under `serve`, which records the peer; a bare router (no peer) counts as local.
-    let peer = request
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
     let id = uuid::Uuid::from_bytes(email_id).to_string();
     let now = store::now_ms();
     let t = &state.tracking;
-    let ip = client_ip(headers, peer, state.settings.trust_forwarded_for);
+    let ip = client_of(request, state.settings.trust_forwarded_for);
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -195,8 +205,19 @@ async fn hit(
     }
 }
 
-/// The peer address, or — behind a reverse proxy that Beacon is told to trust — the address the
-/// proxy appended last to `X-Forwarded-For` (earlier entries are the client's to forge).
+/// The client's address: the peer, or — behind a reverse proxy that Beacon is told to trust —
+/// the address the proxy appended last to `X-Forwarded-For`. Also the public-key rate limit's.
+pub fn client_of(request: &Parts, trust_forwarded_for: bool) -> IpAddr {
+    // Always there under `serve`, which records the peer; a bare router (no peer) counts as local.
+    let peer = request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+    client_ip(&request.headers, peer, trust_forwarded_for)
+}
+
+/// The peer address, or the last `X-Forwarded-For` entry when trusted (earlier entries are the
+/// client's to forge).
 fn client_ip(headers: &HeaderMap, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
         && let Some(ip) = headers

@@ -3,7 +3,7 @@
 
 mod apply;
 mod destinations;
-mod endpoints;
+pub(crate) mod endpoints;
 mod fold;
 mod hits;
 pub mod ingest;
@@ -27,7 +27,7 @@ use crate::config::Settings;
 use crate::startup::AppState;
 use crate::store::{Db, keys};
 
-pub use endpoints::PIXEL;
+pub use endpoints::{PIXEL, client_of};
 pub use hits::prepare_sqlite_backlog;
 
 /// Everything the tracking endpoints and the send path share.

@@ -11,7 +11,7 @@ use tokio::sync::{Notify, watch};
 
 use super::definition::{Definition, EventFacts, Step};
 use crate::startup::AppState;
-use crate::store::workflows::{self, PendingEvent, Workflow, history};
+use crate::store::workflows::{self, PendingEvent, Workflow, entries, history};
 
 const BATCH: i64 = 500;
 /// Events are picked up at most this late (nothing on the insert paths wakes us).
@@ -50,6 +50,10 @@ async fn batch(state: &AppState) -> anyhow::Result<(usize, usize)> {
     if events.is_empty() {
         return Ok((0, 0));
     }
+    let limits = EntryLimit {
+        limit: state.settings.workflow_entry_limit,
+        window_ms: state.settings.workflow_entry_window_ms,
+    };
     let mut by_project: HashMap<String, Loaded> = HashMap::new();
     let mut moved = 0;
     for ev in &events {
@@ -72,7 +76,7 @@ async fn batch(state: &AppState) -> anyhow::Result<(usize, usize)> {
             continue;
         }
         moved += resume_waiting(&mut tx, loaded, ev).await?;
-        moved += start_triggered(&mut tx, loaded, ev).await?;
+        moved += start_triggered(&mut tx, loaded, ev, limits).await?;
     }
     let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
     workflows::events_done(&mut tx, &ids).await?;
@@ -145,10 +149,51 @@ async fn resume_waiting(
     Ok(moved)
 }
 
+/// BEACON_WORKFLOW_ENTRY_LIMIT executions per BEACON_WORKFLOW_ENTRY_WINDOW_SECS.
+#[derive(Clone, Copy)]
+struct EntryLimit {
+    limit: u32,
+    window_ms: i64,
+}
+
+/// Whether the contact already started `limit` executions of this re-entrant workflow within
+/// the window. A workflow triggered by email activity that sends email (or by `email.sent`)
+/// would otherwise re-trigger itself without end; the entry is refused and recorded on the
+/// period's REFUSED execution, with the reason in its history. Nodes that take events of the
+/// same contact in the same instant may each let one more through.
+async fn over_entry_limit(
+    tx: &mut crate::store::Tx,
+    limits: EntryLimit,
+    w: &Workflow,
+    ev: &PendingEvent,
+    context: &Value,
+) -> anyhow::Result<bool> {
+    if limits.limit == 0 {
+        return Ok(false);
+    }
+    let since = crate::store::now_ms() - limits.window_ms;
+    let started = entries::started_since(tx, &w.id, &ev.contact_id, since).await?;
+    if started < i64::from(limits.limit) {
+        return Ok(false);
+    }
+    if let Some(id) = entries::refuse(tx, w, &ev.contact_id, since, context).await? {
+        let reason = format!(
+            "refused: this contact started {started} executions of this workflow in the last \
+             {} s, the most BEACON_WORKFLOW_ENTRY_LIMIT allows; later entries in this period \
+             are counted in this execution's attempts",
+            limits.window_ms / 1000
+        );
+        let detail = json!({ "reason": reason, "event": context["event"] });
+        history::add(tx, &id, &w.id, None, "refused", Some(detail), None).await?;
+    }
+    Ok(true)
+}
+
 async fn start_triggered(
     tx: &mut crate::store::Tx,
     loaded: &Loaded,
     ev: &PendingEvent,
+    limits: EntryLimit,
 ) -> anyhow::Result<usize> {
     let mut moved = 0;
     for (w, def) in loaded {
@@ -166,6 +211,9 @@ async fn start_triggered(
         }
         let start = def.start_id();
         let context = json!({ "event": event_json(ev) });
+        if !once && over_entry_limit(tx, limits, w, ev, &context).await? {
+            continue;
+        }
         if let Some(id) = workflows::start(tx, w, &ev.contact_id, start, &context, once).await? {
             history::add(tx, &id, &w.id, Some(start), "entered", Some(context), None).await?;
             moved += 1;

@@ -5,9 +5,10 @@
 //!   executions they trigger and resumes those waiting for them, one transaction per batch.
 //! - `runner`: claims due executions under a lease and runs them step by step (`steps`), each
 //!   step's effect and the execution's move in one transaction.
-//! - `webhook`: the signed POST of WEBHOOK steps.
+//! - `webhook`: the signed POST of WEBHOOK steps; `guard`: the addresses it may reach.
 
 pub mod definition;
+pub mod guard;
 mod intake;
 mod runner;
 mod steps;

@@ -19,7 +19,7 @@ const MAX_IN_FLIGHT: usize = 32;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
 pub async fn run(state: AppState, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-    let http = super::webhook::client();
+    let http = super::webhook::client(&state.settings.webhook_allow);
     let mut running = JoinSet::new();
     while !*stop.borrow() {
         while running.try_join_next().is_some() {}

@@ -361,18 +361,21 @@ impl Run<'_> {
         let delivery = format!("{}:{}", self.exec.id, self.step_id());
         let attempt = self.exec.attempts + 1;
         let body = serde_json::to_vec(&body)?;
-        match webhook::post(self.http, url, &self.wf.secret, &delivery, body).await {
+        let allow = &self.state.settings.webhook_allow;
+        match webhook::post(self.http, allow, url, &self.wf.secret, &delivery, body).await {
             Ok(status) => {
                 let mut tx = db.begin().await?;
                 let detail = json!({ "status": status, "attempt": attempt });
                 self.history(&mut tx, "webhook", Some(detail), None).await?;
                 self.goto(tx, next).await
             }
-            Err(error) if attempt >= webhook::MAX_ATTEMPTS => {
+            // Not an address a webhook may reach: retrying would not change that.
+            Err(webhook::Failure::Refused(reason)) => self.fail(reason).await,
+            Err(webhook::Failure::Failed(error)) if attempt >= webhook::MAX_ATTEMPTS => {
                 self.fail(format!("the webhook failed {attempt} times; last: {error}"))
                     .await
             }
-            Err(error) => {
+            Err(webhook::Failure::Failed(error)) => {
                 let base = self.state.settings.retry_base_ms.max(0);
                 let retry_at = now() + base.saturating_mul(1 << (attempt - 1).clamp(0, 16));
                 let mut tx = db.begin().await?;

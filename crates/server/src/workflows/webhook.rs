@@ -1,7 +1,11 @@
 //! WEBHOOK steps: a signed JSON POST to a URL the workflow's author chose. The URL is treated
-//! as hostile: only http(s), bounded time, redirects never followed, the answer's body unread.
+//! as hostile: only http(s), only public addresses unless allowed (`guard`), bounded time,
+//! redirects never followed, no proxy, the answer's body unread.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::guard::{self, AllowList, GuardedResolver, Refused};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -26,9 +30,15 @@ pub fn check_url(raw: &str) -> Result<reqwest::Url, String> {
     Ok(url)
 }
 
-/// A client that never follows a redirect (a 3xx is a failed attempt) and gives up quickly.
-pub fn client() -> reqwest::Client {
+/// A client that connects only to addresses `guard` allows (it resolves every name itself),
+/// never follows a redirect (a 3xx is a failed attempt), ignores proxy settings (a proxy would
+/// resolve the name instead) and gives up quickly.
+pub fn client(allow: &AllowList) -> reqwest::Client {
     reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow: Arc::new(allow.clone()),
+        }))
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(10))
@@ -50,16 +60,26 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+/// Why an attempt failed: `Refused` (the address is not one a webhook may reach) is final,
+/// `Failed` may succeed on a retry.
+#[derive(Debug)]
+pub enum Failure {
+    Refused(String),
+    Failed(String),
+}
+
 /// One attempt. `delivery` identifies the step run, so a receiver can drop the duplicate a
 /// crash between the POST and its record may cause.
 pub async fn post(
     client: &reqwest::Client,
+    allow: &AllowList,
     url: &str,
     secret: &str,
     delivery: &str,
     body: Vec<u8>,
-) -> Result<u16, String> {
-    let url = check_url(url)?;
+) -> Result<u16, Failure> {
+    let url = check_url(url).map_err(Failure::Failed)?;
+    guard::check_literal(&url, allow).map_err(Failure::Refused)?;
     let sig = signature(secret, &body);
     let answer = client
         .post(url)
@@ -70,20 +90,36 @@ pub async fn post(
         .send()
         .await
         .map_err(|e| {
-            if e.is_timeout() {
-                "timed out".to_string()
+            if let Some(refused) = refusal_in(&e) {
+                Failure::Refused(refused)
+            } else if e.is_timeout() {
+                Failure::Failed("timed out".into())
             } else if e.is_connect() {
-                "could not connect".to_string()
+                Failure::Failed("could not connect".into())
             } else {
-                format!("request failed: {e}")
+                Failure::Failed(format!("request failed: {e}"))
             }
         })?;
     let status = answer.status().as_u16();
     if answer.status().is_success() {
         Ok(status)
     } else if answer.status().is_redirection() {
-        Err(format!("answered {status} (redirects are not followed)"))
+        Err(Failure::Failed(format!(
+            "answered {status} (redirects are not followed)"
+        )))
     } else {
-        Err(format!("answered {status}"))
+        Err(Failure::Failed(format!("answered {status}")))
     }
+}
+
+/// The resolver's refusal, wherever reqwest and hyper wrapped it.
+fn refusal_in(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(r) = err.downcast_ref::<Refused>() {
+            return Some(r.0.clone());
+        }
+        source = err.source();
+    }
+    None
 }

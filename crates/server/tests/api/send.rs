@@ -179,6 +179,40 @@ async fn idempotency_key_gives_the_same_answer_and_no_second_email() {
     app.stop().await;
 }
 
+/// A retry re-serialised by the client (other key order, spacing, escapes) is the same
+/// request: the stored answer, not a 409 (the key compares the parsed request).
+#[tokio::test]
+async fn idempotency_key_compares_the_parsed_request_not_its_bytes() {
+    let app = spawn_app().await;
+    let send = |raw: &'static str| {
+        app.client
+            .post(app.url("/v1/send"))
+            .bearer_auth(&app.secret_key)
+            .header("Idempotency-Key", "k-parsed")
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+    };
+    let first = send(r#"{"to":"p@example.com","subject":"caf\u00e9","body":"<p>x</p>","data":{"a":1,"b":[1,2]}}"#)
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let first: Value = first.json().await.unwrap();
+    let again = send("{\n  \"data\": { \"b\": [1, 2], \"a\": 1 },\n  \"body\": \"<p>x</p>\",\n  \"subject\": \"café\",\n  \"to\": \"p@example.com\"\n}")
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200, "{}", again.text().await.unwrap());
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    // A different value under the same key is still refused.
+    let other = send(
+        r#"{"to":"p@example.com","subject":"café","body":"<p>x</p>","data":{"a":2,"b":[1,2]}}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.status(), 409);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_outbox_lists_messages_newest_first_in_pages() {
     let app = spawn_app().await;

@@ -2,6 +2,8 @@
 //! type, timers across a restart, webhooks, re-entry, marketing-only tracking, statistics.
 
 mod api;
+mod reentry_limit;
+mod ssrf;
 mod webhook;
 
 use std::time::Duration;

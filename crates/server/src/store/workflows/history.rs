@@ -16,7 +16,7 @@ pub struct Entry {
 }
 
 /// One history line. `kind` is one of: entered, sent, skipped, delayed, waiting, resumed,
-/// timed_out, yes, no, updated, webhook, retry, failed, exited, completed.
+/// timed_out, yes, no, updated, webhook, retry, refused, failed, exited, completed.
 pub async fn add(
     tx: &mut Tx,
     execution_id: &str,

@@ -12,18 +12,30 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::{all, kinds, track, until, workflow};
-use crate::helpers::spawn_app;
+use crate::helpers::{Opts, TestApp, spawn_with};
+
+/// Beacon allowed to post to the local receiver (webhooks reach only public addresses unless
+/// BEACON_WEBHOOK_ALLOW names the host or range).
+pub async fn spawn_allowing_loopback() -> TestApp {
+    spawn_with(Opts {
+        configure: Some(|s| {
+            s.webhook_allow = beacon::workflows::guard::AllowList::parse("127.0.0.1").unwrap();
+        }),
+        ..Opts::default()
+    })
+    .await
+}
 
 /// (path, signature header, body) of a request.
-type Seen = (String, String, Vec<u8>);
+pub type Seen = (String, String, Vec<u8>);
 
 #[derive(Clone, Default)]
-struct Receiver {
-    seen: Arc<Mutex<Vec<Seen>>>,
+pub struct Receiver {
+    pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 /// Serves `/flaky` (500 twice, then 204), `/down` (always 503), `/moved` (302 to `/trap`).
-async fn receiver() -> (String, Receiver) {
+pub async fn receiver() -> (String, Receiver) {
     let r = Receiver::default();
     async fn handle(
         State(r): State<Receiver>,
@@ -72,7 +84,7 @@ fn sign(secret: &str, body: &[u8]) -> String {
 
 #[tokio::test]
 async fn a_webhook_is_signed_and_retried_until_it_succeeds() {
-    let app = spawn_app().await;
+    let app = spawn_allowing_loopback().await;
     let (base, rx) = receiver().await;
     let wf = workflow(
         &app,
@@ -114,7 +126,7 @@ async fn a_webhook_is_signed_and_retried_until_it_succeeds() {
 
 #[tokio::test]
 async fn a_webhook_that_keeps_failing_fails_the_step_and_redirects_are_not_followed() {
-    let app = spawn_app().await;
+    let app = spawn_allowing_loopback().await;
     let (base, rx) = receiver().await;
     let down = workflow(
         &app,
