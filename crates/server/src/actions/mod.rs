@@ -10,3 +10,4 @@ pub mod project;
 pub mod segments;
 pub mod team;
 pub mod templates;
+pub mod workflows;

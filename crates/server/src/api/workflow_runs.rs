@@ -1,7 +1,5 @@
 //! A workflow's executions (each contact's position and history) and its per-step statistics.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
@@ -12,12 +10,11 @@ use super::extract::{QueryParams, SecretKey};
 use super::page::{Page, PageQuery};
 use super::schema::{Data, ok};
 use super::workflows::fetch;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::actions::workflows::{self as actions, WorkflowStats};
+use crate::error::{ApiResult, ErrorBody};
 use crate::startup::AppState;
-use crate::store;
-use crate::store::workflows::{self, Execution, history};
+use crate::store::workflows::Execution;
 use crate::time::{iso, iso_opt};
-use crate::workflows::definition::{Definition, Step};
 
 /// Who an execution is for; `email` is `null` once the contact is deleted.
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,55 +91,27 @@ pub(super) async fn executions(
 ) -> ApiResult<Json<Page<ExecutionView>>> {
     let limit = q.limit()?;
     let w = fetch(&state, &project.id, &id).await?;
-    let rows = workflows::executions(&state.db, &w.id, q.cursor.as_deref(), limit).await?;
-    let ids: Vec<String> = rows.iter().map(|e| e.id.clone()).collect();
-    let mut lines: BTreeMap<String, Vec<HistoryLine>> = BTreeMap::new();
-    for h in history::for_executions(&state.db, &ids).await? {
-        let detail: Option<Value> = h
-            .detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok());
-        lines
-            .entry(h.execution_id.clone())
-            .or_default()
-            .push(HistoryLine {
-                at: iso(h.created_at),
-                detail,
-                email_id: h.email_id.clone(),
-                kind: h.kind.clone(),
-                step: h.step_id.clone(),
-            });
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for e in &rows {
-        let contact = store::contacts::get(&state.db, &project.id, &e.contact_id).await?;
-        let email = contact.map(|c| c.email);
-        items.push(execution_view(
-            e,
-            email,
-            lines.remove(&e.id).unwrap_or_default(),
-        ));
-    }
+    let rows = actions::executions(&state.db, &w, q.cursor.as_deref(), limit).await?;
+    let items = rows
+        .into_iter()
+        .map(|(e, email, history)| {
+            let lines = history
+                .into_iter()
+                .map(|h| HistoryLine {
+                    at: iso(h.created_at),
+                    detail: h
+                        .detail
+                        .as_deref()
+                        .and_then(|d| serde_json::from_str(d).ok()),
+                    email_id: h.email_id,
+                    kind: h.kind,
+                    step: h.step_id,
+                })
+                .collect();
+            execution_view(&e, email, lines)
+        })
+        .collect();
     Ok(Json(Page::new(items, limit, |v| v.id.clone())))
-}
-
-/// One step's statistics: `entered` and a count per outcome (`sent`, `skipped`, `yes`, `no`,
-/// `timed_out`, `retry`, …); SEND_EMAIL steps add `opened` and `clicked`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StepStats {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(flatten)]
-    pub counts: BTreeMap<String, i64>,
-}
-
-/// `GET /v1/workflows/{id}/stats`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct WorkflowStats {
-    /// Executions by status (lower case) and `total`.
-    pub executions: BTreeMap<String, i64>,
-    pub steps: Vec<StepStats>,
 }
 
 /// Executions by status, and per step: how many executions entered it, and each outcome
@@ -157,42 +126,5 @@ pub(super) async fn stats(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Data<WorkflowStats>>> {
     let w = fetch(&state, &project.id, &id).await?;
-    let def: Definition =
-        serde_json::from_str(&w.definition).map_err(|e| ApiError::Internal(e.into()))?;
-    let mut executions = BTreeMap::new();
-    let mut total = 0;
-    for (status, n) in history::status_counts(&state.db, &w.id).await? {
-        total += n;
-        executions.insert(status.to_ascii_lowercase(), n);
-    }
-    executions.insert("total".to_string(), total);
-    let counts = history::step_counts(&state.db, &w.id).await?;
-    let emails = history::email_counts(&state.db, &w.id).await?;
-    let steps: Vec<StepStats> = def
-        .steps
-        .iter()
-        .map(|s| {
-            let mut counts_of = BTreeMap::from([("entered".to_string(), 0)]);
-            for (step, kind, n) in &counts {
-                if step.as_deref() == Some(s.id()) {
-                    counts_of.insert(kind.clone(), *n);
-                }
-            }
-            if matches!(s, Step::SendEmail { .. }) {
-                let (opened, clicked) = emails
-                    .iter()
-                    .find(|(step, _, _)| step.as_deref() == Some(s.id()))
-                    .map_or((0, 0), |(_, o, c)| (*o, *c));
-                counts_of.entry("sent".to_string()).or_insert(0);
-                counts_of.insert("opened".to_string(), opened);
-                counts_of.insert("clicked".to_string(), clicked);
-            }
-            StepStats {
-                id: s.id().to_string(),
-                kind: s.kind().to_string(),
-                counts: counts_of,
-            }
-        })
-        .collect();
-    Ok(ok(WorkflowStats { executions, steps }))
+    Ok(ok(actions::stats(&state.db, &w).await?))
 }

@@ -27,6 +27,7 @@ mod settings;
 mod team;
 mod templates;
 mod view;
+mod workflows;
 
 use axum::Router;
 use axum::extract::Request;
@@ -93,6 +94,15 @@ pub fn routes() -> Router<AppState> {
             "/campaigns/{cid}/people/segment",
             post(campaign_results::people_segment),
         )
+        .route("/workflows", get(workflows::list).post(workflows::create))
+        .route("/workflows/new", get(workflows::new_page))
+        .route(
+            "/workflows/{wid}",
+            get(workflows::show).post(workflows::update),
+        )
+        .route("/workflows/{wid}/enabled", post(workflows::switch))
+        .route("/workflows/{wid}/delete", post(workflows::delete))
+        .route("/workflows/{wid}/executions", get(workflows::executions))
         .route("/emails/{eid}", get(emails::show))
         .route("/emails/{eid}/preview", get(preview::show))
         .route("/settings", get(settings::index))

@@ -107,6 +107,8 @@ pub fn notice(code: Option<&str>) -> &'static str {
         Some("cancelled") => "Cancelled: what was not queued stays unsent.",
         Some("role") => "Role changed.",
         Some("removed") => "Member removed.",
+        Some("enabled") => "Workflow on: events start new executions.",
+        Some("disabled") => "Workflow off: no new executions start; those under way go on.",
         _ => "",
     }
 }

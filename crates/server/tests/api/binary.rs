@@ -66,6 +66,8 @@ async fn start(db_url: &str, extra: &[(&str, &str)]) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("beacon did not become healthy");
 }
 

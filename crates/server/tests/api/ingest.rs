@@ -86,9 +86,16 @@ async fn a_stalled_store_still_answers_within_the_bound_and_counts_the_miss() {
     app.stop().await;
 }
 
+/// A privacy setting, and the IP and user agent an event keeps under it.
+type PrivacyCase = (
+    fn(&mut Settings),
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
 #[tokio::test]
 async fn the_privacy_setting_decides_what_is_kept_of_the_client() {
-    let cases: [(fn(&mut Settings), Option<&str>, Option<&str>); 3] = [
+    let cases: [PrivacyCase; 3] = [
         (
             |s| s.hit_ip = HitIp::Full,
             Some("203.0.113.77"),

@@ -41,6 +41,13 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         .await
         .unwrap();
     let tid = template["data"]["id"].as_str().unwrap().to_string();
+    let workflow = crate::workflows::workflow(
+        &app,
+        json!({ "name": "A's workflow", "trigger": { "event": "joined" },
+                "steps": [{ "type": "SEND_EMAIL", "id": "hi", "template": tid }] }),
+    )
+    .await;
+    let wid = workflow["id"].as_str().unwrap().to_string();
     let keys_before = app.get_json("/v1/project").await["data"].clone();
     let contact_before = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
     // Project B belongs to Bob alone: Alice makes it, makes Bob an owner, and leaves.
@@ -97,6 +104,12 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         format!("/p/{a}/segments/new"),
         format!("/p/{a}/segments/{sid}"),
         format!("/p/{a}/segments/{sid}/count"),
+        format!("/p/{a}/workflows"),
+        format!("/p/{a}/workflows/new"),
+        format!("/p/{a}/workflows/{wid}"),
+        format!("/p/{a}/workflows/{wid}/executions"),
+        format!("/p/{b}/workflows/{wid}"),
+        format!("/p/{b}/workflows/{wid}/executions"),
         format!("/p/{b}/campaigns/{kid}"),
         format!("/p/{b}/campaigns/{kid}/people?who=opened"),
         format!("/p/{b}/segments/{sid}"),
@@ -114,7 +127,7 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
             "GET {path} leaked"
         );
     }
-    let forms: [(String, Vec<(&str, &str)>); 35] = [
+    let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
         (format!("/p/{a}/contacts"), vec![("email", "x@example.com")]),
         (
             format!("/p/{a}/contacts/{cid}/subscription"),
@@ -169,6 +182,19 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         (format!("/p/{b}/campaigns/{kid}/send"), vec![]),
         (format!("/p/{b}/campaigns/{kid}/delete"), vec![]),
         (format!("/p/{b}/segments/{sid}/delete"), vec![]),
+        (format!("/p/{a}/workflows"), vec![("name", "x")]),
+        (format!("/p/{a}/workflows/{wid}"), vec![("name", "x")]),
+        (
+            format!("/p/{a}/workflows/{wid}/enabled"),
+            vec![("enabled", "off")],
+        ),
+        (format!("/p/{a}/workflows/{wid}/delete"), vec![]),
+        (format!("/p/{b}/workflows/{wid}"), vec![("name", "x")]),
+        (
+            format!("/p/{b}/workflows/{wid}/enabled"),
+            vec![("enabled", "off")],
+        ),
+        (format!("/p/{b}/workflows/{wid}/delete"), vec![]),
         (
             format!("/p/{a}/settings/project/delete"),
             vec![("confirm", "Default project")],
@@ -198,6 +224,11 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         "DRAFT"
     );
     assert_eq!(app.get(&format!("/v1/segments/{sid}")).await.status(), 200);
+    let after = app.get_json(&format!("/v1/workflows/{wid}")).await["data"].clone();
+    assert_eq!(
+        (after["name"].clone(), after["enabled"].clone()),
+        (json!("A's workflow"), json!(true))
+    );
     assert_eq!(
         app.get_json(&format!("/v1/templates/{tid}")).await["data"]["name"],
         "A's template"

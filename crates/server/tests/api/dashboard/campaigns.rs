@@ -73,15 +73,7 @@ async fn a_campaign_goes_from_draft_to_results_that_equal_the_api() {
     );
     let segment_page = v.page(&made.location).await;
     assert_eq!(segment_page.text("#live-count"), "4 contacts match");
-    let sid = made
-        .location
-        .split('/')
-        .nth(4)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let sid = made.created_id();
     // The draft: a bad field is shown next to it, with everything typed kept.
     let list = format!("/p/{pid}/campaigns");
     let csrf = v.page(&format!("{list}/new")).await.csrf();
@@ -104,15 +96,7 @@ async fn a_campaign_goes_from_draft_to_results_that_equal_the_api() {
         )
         .await;
     assert_eq!(made.status, 303);
-    let cid = made
-        .location
-        .split('/')
-        .nth(4)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let cid = made.created_id();
     let edit = v.page(&made.location).await;
     assert_eq!(
         edit.text("#tracking-note"),
@@ -320,15 +304,7 @@ async fn a_draft_can_go_to_contacts_matching_a_filter() {
         "{:?}",
         made.texts(".field-error, .form-error")
     );
-    let cid = made
-        .location
-        .split('/')
-        .nth(4)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let cid = made.created_id();
     let confirm = v.page(&format!("{list}/{cid}/send")).await;
     assert_eq!(
         confirm.text("#recipients"),

@@ -10,6 +10,7 @@ mod cli;
 mod forms;
 mod pages;
 mod templates;
+mod workflows;
 
 use reqwest::StatusCode;
 use scraper::{Html, Selector};
@@ -66,6 +67,15 @@ impl Page {
 
     pub fn has(&self, css: &str) -> bool {
         !self.texts(css).is_empty()
+    }
+
+    /// The id a create redirected to: `/p/{pid}/<things>/{id}?notice=…` → `{id}`.
+    pub fn created_id(&self) -> String {
+        let path = self.location.split('?').next().unwrap();
+        path.split('/')
+            .nth(4)
+            .expect("a redirect to what was made")
+            .to_string()
     }
 
     /// The CSRF token of the page's first form.

@@ -63,15 +63,7 @@ async fn templates_are_written_typed_and_deleted_from_the_dashboard() {
         )
         .await;
     assert_eq!(made.status, 303);
-    let tid = made
-        .location
-        .split('/')
-        .nth(4)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let tid = made.created_id();
     let api = app.get_json(&format!("/v1/templates/{tid}")).await["data"].clone();
     assert_eq!(
         (api["type"].clone(), api["subject"].clone()),
