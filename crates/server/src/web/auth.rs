@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::page::{Errors, PageError, PageResult, with_status};
-use super::session::{self, Form, PublicForm, SESSION_COOKIE, Viewer, form_token};
+use super::session::{self, Empty, Form, PublicForm, SESSION_COOKIE, Viewer, form_token};
 use crate::actions::accounts;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -188,9 +188,6 @@ pub async fn login(
         }
     }
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn logout(
     State(state): State<AppState>,

@@ -352,7 +352,7 @@ pub async fn people_segment(
     m: Member,
     Path(p): Path<CampaignPath>,
     Query(q): Query<PeopleQuery>,
-    Form(_): Form<super::campaigns::Empty>,
+    Form(_): Form<super::session::Empty>,
 ) -> PageResult {
     let c = actions::fetch(&state.db, &m.project.id, &p.cid).await?;
     let w = who(&q)?;

@@ -12,6 +12,7 @@ mod analytics;
 mod assets;
 mod auth;
 mod campaign_results;
+mod campaign_send;
 mod campaigns;
 mod chart;
 mod contacts;
@@ -81,10 +82,10 @@ pub fn routes() -> Router<AppState> {
         .route("/campaigns/{cid}/test", post(campaigns::test))
         .route(
             "/campaigns/{cid}/send",
-            get(campaigns::confirm).post(campaigns::send),
+            get(campaign_send::confirm).post(campaign_send::send),
         )
-        .route("/campaigns/{cid}/cancel", post(campaigns::cancel))
-        .route("/campaigns/{cid}/delete", post(campaigns::delete))
+        .route("/campaigns/{cid}/cancel", post(campaign_send::cancel))
+        .route("/campaigns/{cid}/delete", post(campaign_send::delete))
         .route("/campaigns/{cid}/people", get(campaign_results::people))
         .route(
             "/campaigns/{cid}/people.csv",

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::page::{Errors, Nav, PageError, PageResult, notice, with_status};
 use super::segment_form::{ROWS, Row, SegmentForm, error_field};
-use super::session::{Form, Member};
+use super::session::{Empty, Form, Member};
 use crate::actions::segments as actions;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -259,9 +259,6 @@ pub async fn live_count(
     ))
     .into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn delete(
     State(state): State<AppState>,

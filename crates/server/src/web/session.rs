@@ -194,6 +194,10 @@ fn stale_form() -> Response {
 /// A form posted by a signed-in user, its `csrf` field checked against the session's token.
 pub struct Form<T>(pub T);
 
+/// A form that carries nothing but its CSRF token (a delete, a cancel, signing out).
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for Form<T> {
     type Rejection = Response;
 

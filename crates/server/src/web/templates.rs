@@ -10,7 +10,7 @@ use beacon_tracking::policy::TemplateType;
 use serde::Deserialize;
 
 use super::page::{Errors, Nav, PageError, PageResult, notice, with_status};
-use super::session::{Form, Member};
+use super::session::{Empty, Form, Member};
 use super::view::when;
 use crate::actions::templates::{self as actions, Fields};
 use crate::error::ApiError;
@@ -195,9 +195,6 @@ pub async fn update(
         )),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn delete(
     State(state): State<AppState>,

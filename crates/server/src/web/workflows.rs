@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::page::{Errors, Nav, PageResult, notice, with_status};
-use super::session::{Form, Member};
+use super::session::{Empty, Form, Member};
 use super::view::{pct, when};
 use crate::actions::workflows::{self as actions, Changes, NewWorkflow, StepStats};
 use crate::error::ApiError;
@@ -307,9 +307,6 @@ pub async fn switch(
     let code = if on { "enabled" } else { "disabled" };
     Ok(Redirect::to(&m.url(&format!("/workflows/{}?notice={code}", p.wid))).into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Empty {}
 
 pub async fn delete(
     State(state): State<AppState>,
