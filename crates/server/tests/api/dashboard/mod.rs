@@ -9,6 +9,8 @@ mod campaigns;
 mod cli;
 mod forms;
 mod pages;
+mod signin;
+mod team;
 mod templates;
 mod workflows;
 
