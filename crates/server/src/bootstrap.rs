@@ -16,7 +16,7 @@ pub async fn first_project(db: &Db, settings: &Settings) -> anyhow::Result<()> {
         let banner = format!(
             "\nCreated the default project.\n\
              \n  secret key: {sk}   (server-side: everything)\
-             \n  public key: {pk}   (browser-safe: /v1/track only)\n\
+             \n  public key: {pk}   (browser-safe: /v1/track and subscribing only)\n\
              \nSend a test email (it lands in the outbox: `beacon outbox list`):\n\
              \n  curl -s {base}/v1/send \\\
              \n    -H 'Authorization: Bearer {sk}' \\\

@@ -6,7 +6,8 @@ use beacon_tracking::policy::{CampaignType, SourceType};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::actions::templates::{check_body, check_name, check_subject};
+use crate::actions::check_name;
+use crate::actions::templates::{check_body, check_subject};
 use crate::campaigns::audience::AudienceSpec;
 use crate::domain::{EmailAddress, Mailbox, MailboxInput};
 use crate::error::{ApiError, ApiResult};

@@ -1,11 +1,11 @@
 //! Creating and changing contacts, for `/v1/contacts` and the dashboard's contact pages.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::domain::EmailAddress;
 use crate::error::{ApiError, ApiResult};
 use crate::store::contacts::{self, Changes, Contact};
-use crate::store::{self, Db};
+use crate::store::{self, Db, Tx, events};
 
 pub fn parse_email(raw: &str) -> ApiResult<EmailAddress> {
     EmailAddress::parse(raw).map_err(|e| ApiError::invalid("email", e.to_string()))
@@ -53,10 +53,42 @@ pub async fn upsert(
         data: data_object(data)?,
     };
     let mut tx = db.begin().await?;
+    let before = contacts::by_email_tx(&mut tx, project_id, email.as_str()).await?;
     let (contact, created) =
         contacts::upsert(&mut tx, project_id, email.as_str(), &changes, false).await?;
+    record_change(&mut tx, before.map(|b| b.subscribed != 0), &contact).await?;
     tx.commit().await?;
     Ok((contact, created))
+}
+
+/// Records `contact.subscribed` or `contact.unsubscribed` when a sender's change (the API, the
+/// dashboard) moved the contact's subscription, so workflows can start on it ("welcome email on
+/// subscribe"). `before` is `None` for a new contact: created subscribed counts as subscribing.
+/// Implicit creations (`/v1/send`, `/v1/track`) record nothing; the unsubscribe page records
+/// its own event.
+async fn record_change(tx: &mut Tx, before: Option<bool>, contact: &Contact) -> ApiResult<()> {
+    let now = contact.subscribed != 0;
+    if before.unwrap_or(false) == now {
+        return Ok(());
+    }
+    let name = if now {
+        "contact.subscribed"
+    } else {
+        "contact.unsubscribed"
+    };
+    events::insert(
+        tx,
+        events::NewEvent {
+            project_id: &contact.project_id,
+            contact_id: &contact.id,
+            email_id: None,
+            name,
+            data: json!({}),
+            meta: events::Meta::default(),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Changes a contact's address, subscription or data (merged as in [`upsert`]). 404 when the
@@ -76,8 +108,19 @@ pub async fn update(
         data: data_object(data)?,
     };
     let new_email = email.as_ref().map(EmailAddress::as_str);
+    let before = match subscribed {
+        Some(_) => contacts::get(db, project_id, id).await?,
+        None => None,
+    };
     match contacts::patch(db, project_id, id, new_email, &changes).await {
-        Ok(Some(contact)) => Ok(contact),
+        Ok(Some(contact)) => {
+            if let Some(before) = before {
+                let mut tx = db.begin().await?;
+                record_change(&mut tx, Some(before.subscribed != 0), &contact).await?;
+                tx.commit().await?;
+            }
+            Ok(contact)
+        }
         Ok(None) => Err(ApiError::not_found("contact", id)),
         Err(e) if store::is_unique_violation(&e) => {
             let email = new_email.unwrap_or_default();

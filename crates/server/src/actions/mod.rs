@@ -11,3 +11,25 @@ pub mod segments;
 pub mod team;
 pub mod templates;
 pub mod workflows;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The one rule for what people name things (projects, templates, campaigns, segments,
+/// workflows): trimmed, 1 to 200 characters, no control characters (a name is shown in lists,
+/// headers of pages and CSV files). Returns the trimmed name.
+pub fn check_name(raw: &str) -> ApiResult<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            "name must be 1 to 200 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "name must not contain control characters (line breaks, tabs, NUL)",
+        ));
+    }
+    Ok(name.to_string())
+}

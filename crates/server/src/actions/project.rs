@@ -9,24 +9,6 @@ use crate::links::LinkSettings;
 use crate::store::projects::{self, Project};
 use crate::store::{Db, memberships};
 
-/// A project name: trimmed, 1 to 200 characters, no control characters.
-pub fn parse_name(raw: &str) -> ApiResult<String> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "name",
-            "name must be 1 to 200 characters",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "name",
-            "name must not contain control characters (line breaks, tabs, NUL)",
-        ));
-    }
-    Ok(name.to_string())
-}
-
 /// A tracking mode the configured engine can honour (`ENABLED`, `DISABLED`, `MARKETING_ONLY`);
 /// with the provider engine and no no-tracking configuration set, only `ENABLED` (the 422 names
 /// the setting that enables the others).
@@ -60,7 +42,7 @@ pub async fn update(
     project: &mut Project,
     changes: Changes<'_>,
 ) -> ApiResult<()> {
-    let name = changes.name.map(parse_name).transpose()?;
+    let name = changes.name.as_deref().map(super::check_name).transpose()?;
     let mode = changes
         .tracking
         .map(|m| parse_mode(engine, m))
@@ -91,7 +73,7 @@ pub async fn regenerate_keys(db: &Db, project: &mut Project) -> ApiResult<()> {
 
 /// A new project owned by `user_id`.
 pub async fn create(db: &Db, user_id: &str, name: &str) -> ApiResult<Project> {
-    let name = parse_name(name)?;
+    let name = super::check_name(name)?;
     let mut tx = db.begin().await?;
     let project = projects::create_tx(&mut tx, &name).await?;
     memberships::add(&mut tx, &project.id, user_id, "OWNER").await?;

@@ -8,19 +8,6 @@ use crate::segments::Condition;
 use crate::store::segments::Segment;
 use crate::store::{self, Db};
 
-pub fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "the name is empty"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "name",
-            "the name may not hold control characters",
-        ));
-    }
-    Ok(())
-}
-
 /// Parses the condition and checks its campaign / template ids belong to the project.
 pub async fn condition(db: &Db, project_id: &str, raw: &Value) -> ApiResult<Condition> {
     let cond = Condition::parse(raw)?;
@@ -42,7 +29,7 @@ pub async fn create(
     name: &str,
     condition: &Value,
 ) -> ApiResult<Segment> {
-    check_name(name)?;
+    super::check_name(name)?;
     let cond = self::condition(db, project_id, condition).await?;
     let now = store::now_ms();
     let segment = Segment {
@@ -68,7 +55,7 @@ pub async fn update(
     // Another project's id is a 404 before any validation says anything about it.
     fetch(db, project_id, id).await?;
     if let Some(name) = name {
-        check_name(name)?;
+        super::check_name(name)?;
     }
     let cond = match condition {
         Some(raw) => Some(

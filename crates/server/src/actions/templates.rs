@@ -15,13 +15,6 @@ pub fn parse_type(raw: &str) -> ApiResult<TemplateType> {
     TemplateType::from_str(raw).map_err(|e| ApiError::invalid("type", e.to_string()))
 }
 
-pub fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() {
-        return Err(ApiError::invalid("name", "the name is empty"));
-    }
-    Ok(())
-}
-
 /// The subject becomes a header, so a line break in it could inject other headers.
 pub fn check_subject(subject: &str) -> ApiResult<()> {
     if subject.trim().is_empty() {
@@ -56,7 +49,7 @@ impl Fields {
     /// Checks every field before anything changes.
     fn check(&self) -> ApiResult<Option<TemplateType>> {
         if let Some(name) = &self.name {
-            check_name(name)?;
+            super::check_name(name)?;
         }
         if let Some(subject) = &self.subject {
             check_subject(subject)?;

@@ -13,16 +13,6 @@ use crate::store::workflows::{self, Execution, Workflow, history};
 use crate::store::{self, Db, flag, templates};
 use crate::workflows::definition::{Definition, Step, Trigger};
 
-pub fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "name",
-            "name must be 1 to 200 characters, without control characters",
-        ));
-    }
-    Ok(())
-}
-
 /// Checks the definition, and that each SEND_EMAIL template is one of this project's.
 async fn check(db: &Db, project_id: &str, def: &Definition) -> ApiResult<()> {
     def.check()?;
@@ -78,7 +68,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub async fn create(db: &Db, project_id: &str, req: NewWorkflow) -> ApiResult<Workflow> {
-    check_name(&req.name)?;
+    super::check_name(&req.name)?;
     let def = Definition {
         trigger: req.trigger,
         start: req.start,
@@ -123,7 +113,7 @@ pub async fn update(db: &Db, project_id: &str, id: &str, req: Changes) -> ApiRes
     let mut def: Definition =
         serde_json::from_str(&w.definition).map_err(|e| ApiError::Internal(e.into()))?;
     if let Some(name) = req.name {
-        check_name(&name)?;
+        super::check_name(&name)?;
         w.name = name.trim().to_string();
     }
     if let Some(trigger) = req.trigger {

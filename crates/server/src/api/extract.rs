@@ -90,7 +90,8 @@ impl FromRequestParts<AppState> for SecretKey {
         match authenticate(parts, state).await? {
             (project, true) => Ok(SecretKey(project)),
             (_, false) => Err(ApiError::Unauthorized(
-                "this endpoint needs the secret key (sk_…); the public key only works for /v1/track"
+                "this endpoint needs the secret key (sk_…); the public key only works for /v1/track, \
+                 /v1/contacts/subscribe, /v1/contacts/unsubscribe and /v1/contacts/count"
                     .into(),
             )),
         }
@@ -161,6 +162,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let message = match &field {
                     Some(f) => format!("{f}: {inner}"),
                     None => inner.to_string(),
+                };
+                // serde's path stops at the object that lacks a field; the field is the one
+                // to name ("missing field `to`" at the top is `to`, inside `trigger` it is
+                // `trigger.event`).
+                let missing = inner
+                    .to_string()
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next().map(str::to_string));
+                let field = match (missing, field) {
+                    (Some(m), Some(f)) => Some(format!("{f}.{m}")),
+                    (Some(m), None) => Some(m),
+                    (None, f) => f,
                 };
                 Err(ApiError::Unprocessable { message, field })
             }

@@ -106,7 +106,7 @@ fn merge(data: &mut Map<String, Value>, changes: Option<&Map<String, Value>>) {
     }
 }
 
-async fn by_email_tx(
+pub async fn by_email_tx(
     tx: &mut Tx,
     project_id: &str,
     email: &str,

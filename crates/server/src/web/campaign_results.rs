@@ -377,7 +377,7 @@ pub async fn people_segment(
     }
     let name = format!("{}: {}", c.name, describe(w));
     let segment = crate::actions::segments::create(&state.db, &m.project.id, &name, &rule).await?;
-    Ok(Redirect::to(&m.url(&format!("/segments/{}?notice=created", segment.id))).into_response())
+    Ok(Redirect::to(&m.url(&format!("/segments/{}?notice=segment", segment.id))).into_response())
 }
 
 #[cfg(test)]

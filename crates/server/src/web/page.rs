@@ -100,6 +100,7 @@ pub fn notice(code: Option<&str>) -> &'static str {
         Some("updated") => "Contact updated.",
         Some("deleted") => "Deleted.",
         Some("created") => "Project created.",
+        Some("segment") => "Segment made: it keeps the campaign's rule, so it stays up to date.",
         Some("test") => {
             "Test sent: it is in the outbox or on its way (never tracked, never counted)."
         }

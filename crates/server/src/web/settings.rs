@@ -41,9 +41,10 @@ fn words(mode: TrackingMode) -> (&'static str, &'static str) {
         TrackingMode::Disabled => ("Disabled", "No tracking is applied to any email."),
         TrackingMode::MarketingOnly => (
             "Marketing only",
-            "Tracking is applied to marketing sends (campaigns, and workflow emails with marketing \
-             or headless templates); transactional sends — /v1/send with a transactional template, \
-             TRANSACTIONAL campaigns — go untracked.",
+            "Tracking is applied to marketing sends (MARKETING campaigns, and workflow emails with \
+             marketing or headless templates); transactional sends — every /v1/send, whatever its \
+             template, unless it asks for \"tracking\": true, and TRANSACTIONAL campaigns — go \
+             untracked.",
         ),
     }
 }

@@ -8,7 +8,6 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::page::{Errors, Nav, PageResult, notice, with_status};
 use super::session::{Empty, Form, Member};
@@ -16,6 +15,7 @@ use super::view::{pct, when};
 use crate::actions::workflows::{self as actions, Changes, NewWorkflow, StepStats};
 use crate::error::ApiError;
 use crate::startup::AppState;
+use crate::store::templates;
 use crate::store::workflows::{self as store, history};
 use crate::workflows::definition::Definition;
 
@@ -158,10 +158,23 @@ struct EditPage {
     /// Executions by status (lower case) and `total`.
     executions: Vec<(String, i64)>,
     steps: Vec<StepLine>,
+    /// The project's templates a SEND_EMAIL step can name: (id, name, type).
+    templates: Vec<(String, String, String)>,
 }
 
-fn edit_page(m: &Member, id: Option<String>, form: WorkflowForm, errors: Errors) -> EditPage {
-    EditPage {
+async fn edit_page(
+    state: &AppState,
+    m: &Member,
+    id: Option<String>,
+    form: WorkflowForm,
+    errors: Errors,
+) -> PageResult<EditPage> {
+    let templates = templates::list(&state.db, &m.project.id, None, 500)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name, t.kind))
+        .collect();
+    Ok(EditPage {
         nav: Nav::new(m, "workflows"),
         notice: "",
         id,
@@ -169,7 +182,8 @@ fn edit_page(m: &Member, id: Option<String>, form: WorkflowForm, errors: Errors)
         errors,
         executions: Vec::new(),
         steps: Vec::new(),
-    }
+        templates,
+    })
 }
 
 /// An action's refusal placed on the page: the name at its field, everything the definition
@@ -185,23 +199,31 @@ fn form_errors(e: &ApiError) -> Errors {
 }
 
 /// A refusal shown on the form again (422), or the failure as an error page.
-fn refused(m: &Member, id: Option<String>, f: WorkflowForm, e: ApiError) -> PageResult {
+async fn refused(
+    state: &AppState,
+    m: &Member,
+    id: Option<String>,
+    f: WorkflowForm,
+    e: ApiError,
+) -> PageResult {
     match e {
         ApiError::Internal(_) | ApiError::NotFound(_) => Err(e.into()),
         e => Ok(with_status(
             e.status(),
-            edit_page(m, id, f, form_errors(&e)),
+            edit_page(state, m, id, f, form_errors(&e)).await?,
         )),
     }
 }
 
-pub async fn new_page(m: Member) -> PageResult {
+pub async fn new_page(State(state): State<AppState>, m: Member) -> PageResult {
     let form = WorkflowForm {
         enabled: Some("on".into()),
         definition: EXAMPLE.into(),
         ..WorkflowForm::default()
     };
-    Ok(edit_page(&m, None, form, Errors::none()).into_response())
+    Ok(edit_page(&state, &m, None, form, Errors::none())
+        .await?
+        .into_response())
 }
 
 pub async fn create(
@@ -211,7 +233,7 @@ pub async fn create(
 ) -> PageResult {
     let def = match f.definition() {
         Ok(def) => def,
-        Err(e) => return refused(&m, None, f, e),
+        Err(e) => return refused(&state, &m, None, f, e).await,
     };
     let new = NewWorkflow {
         name: f.name.clone(),
@@ -225,7 +247,7 @@ pub async fn create(
         Ok(w) => {
             Ok(Redirect::to(&m.url(&format!("/workflows/{}?notice=saved", w.id))).into_response())
         }
-        Err(e) => refused(&m, None, f, e),
+        Err(e) => refused(&state, &m, None, f, e).await,
     }
 }
 
@@ -237,8 +259,10 @@ pub async fn show(
 ) -> PageResult {
     let w = actions::fetch(&state.db, &m.project.id, &p.wid).await?;
     let stats = actions::stats(&state.db, &w).await?;
-    let definition = serde_json::from_str::<Value>(&w.definition)
-        .and_then(|v| serde_json::to_string_pretty(&v))
+    // Through the typed definition, so the box reads in its own order (trigger, then steps,
+    // each step's type first), not a map's alphabetical one.
+    let definition = serde_json::from_str::<Definition>(&w.definition)
+        .and_then(|d| serde_json::to_string_pretty(&d))
         .map_err(|e| ApiError::Internal(e.into()))?;
     let form = WorkflowForm {
         name: w.name,
@@ -246,7 +270,7 @@ pub async fn show(
         reentry: (w.allow_reentry != 0).then(|| "on".into()),
         definition,
     };
-    let mut page = edit_page(&m, Some(w.id), form, Errors::none());
+    let mut page = edit_page(&state, &m, Some(w.id), form, Errors::none()).await?;
     page.notice = notice(q.notice.as_deref());
     page.executions = stats.executions.into_iter().collect();
     page.steps = stats.steps.into_iter().map(step_line).collect();
@@ -263,7 +287,7 @@ pub async fn update(
     let id = Some(actions::fetch(&state.db, &m.project.id, &p.wid).await?.id);
     let def = match f.definition() {
         Ok(def) => def,
-        Err(e) => return refused(&m, id, f, e),
+        Err(e) => return refused(&state, &m, id, f, e).await,
     };
     let changes = Changes {
         name: Some(f.name.clone()),
@@ -277,7 +301,7 @@ pub async fn update(
         Ok(w) => {
             Ok(Redirect::to(&m.url(&format!("/workflows/{}?notice=saved", w.id))).into_response())
         }
-        Err(e) => refused(&m, id, f, e),
+        Err(e) => refused(&state, &m, id, f, e).await,
     }
 }
 

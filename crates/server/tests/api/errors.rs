@@ -143,6 +143,36 @@ async fn malformed_json_missing_and_wrong_keys() {
         .await
         .unwrap();
     expect(r, 401, "unknown API key").await;
+
+    // A missing field is named, also inside an object.
+    let r = app
+        .post("/v1/send", &json!({ "subject": "s", "body": "b" }))
+        .await;
+    assert_eq!(expect(r, 422, "missing field `to`").await["field"], "to");
+    let wf = json!({ "name": "n", "trigger": {}, "steps": [] });
+    let r = app.post("/v1/workflows", &wf).await;
+    assert_eq!(expect(r, 422, "event").await["field"], "trigger.event");
+
+    // Every name follows one rule: 1 to 200 characters, no control characters.
+    let long = "n".repeat(201);
+    let named = [
+        (
+            "/v1/templates",
+            json!({ "name": long, "subject": "s", "body": "b" }),
+        ),
+        (
+            "/v1/segments",
+            json!({ "name": long, "condition": { "field": "subscribed", "op": "equals", "value": true } }),
+        ),
+        (
+            "/v1/campaigns",
+            json!({ "name": "a\u{7}b", "subject": "s", "body": "b", "from": "a@example.com", "audience": { "all": true } }),
+        ),
+    ];
+    for (path, body) in named {
+        let r = app.post(path, &body).await;
+        assert_eq!(expect(r, 422, "name must").await["field"], "name", "{path}");
+    }
     app.stop().await;
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod reentry_limit;
 mod ssrf;
+mod subscribe;
 mod webhook;
 
 use std::time::Duration;

@@ -80,6 +80,14 @@ async fn a_workflow_is_written_switched_and_followed_from_the_dashboard() {
     );
     assert_eq!(v.page(&list).await.texts("#workflows td a"), ["Welcome"]);
 
+    // The box reads in the definition's own order; the project's templates are listed by id.
+    let shown = v.page(&format!("{list}/{wid}")).await;
+    assert!(shown.text("#definition").starts_with("{ \"trigger\""));
+    assert_eq!(
+        shown.texts("#template-ids td")[..2],
+        ["Welcome", "TRANSACTIONAL"]
+    );
+
     // Off: the event starts nothing; on again: it does.
     let page = format!("{list}/{wid}");
     let r = post(format!("{page}/enabled"), vec![("enabled", "off".into())]).await;
