@@ -8,12 +8,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::campaign_results::ChartView;
 use super::chart::{Chart, Series};
-use super::page::{Nav, PageError, PageResult};
+use super::page::{Nav, PageError, PageResult, with_status};
 use super::session::Member;
 use super::view::pct;
 use crate::startup::AppState;
@@ -22,7 +22,7 @@ use crate::store::{now_ms, stats};
 
 const DAY_MS: i64 = 86_400_000;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub struct AnalyticsQuery {
     #[serde(default)]
     period: String,
@@ -66,6 +66,8 @@ struct AnalyticsPage {
     to: String,
     stream: String,
     range: String,
+    /// Why the days asked for could not be shown (the last 30 days are, instead).
+    range_error: String,
     figures: Vec<Figure>,
     chart: ChartView,
     links: Vec<LinkRow>,
@@ -196,7 +198,19 @@ pub async fn page(
     m: Member,
     Query(q): Query<AnalyticsQuery>,
 ) -> PageResult {
-    let (from, to, period) = range(&q)?;
+    // A bad choice of days is said next to the date fields, over the default period.
+    let (from, to, period, range_error) = match range(&q) {
+        Ok((from, to, period)) => (from, to, period, String::new()),
+        Err(PageError::BadRequest(why)) => {
+            let default = AnalyticsQuery {
+                period: String::new(),
+                ..q.clone()
+            };
+            let (from, to, period) = range(&default)?;
+            (from, to, period, why)
+        }
+        Err(e) => return Err(e),
+    };
     let stream = match q.stream.as_str() {
         "" => None,
         s => Some(stats::parse_stream(s)?),
@@ -334,6 +348,7 @@ pub async fn page(
             &super::view::when(to - 1)[..10]
         ),
         period,
+        range_error,
         from: q.from,
         to: q.to,
         stream: q.stream,
@@ -343,7 +358,12 @@ pub async fn page(
         heat: heat_map(&counts),
         reasons,
     };
-    Ok(page.into_response())
+    let status = if page.range_error.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(with_status(status, page))
 }
 
 #[cfg(test)]

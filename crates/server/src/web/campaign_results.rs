@@ -143,7 +143,10 @@ pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static st
             label: "Delivered",
             count: t.delivered,
             rate: pct(t.delivered, t.sent),
-            of: "of sent",
+            of: match state.settings.transport {
+                crate::config::Transport::Outbox => super::view::OUTBOX_DELIVERS_NOTHING,
+                _ => "of sent",
+            },
             all_hits: None,
         },
         Step {

@@ -67,6 +67,19 @@ pub fn nice_max(max: i64) -> i64 {
     }
 }
 
+/// How many equal steps divide an axis of [`nice_max`] into whole, round numbers: 1 and 2
+/// step by one, 10ⁿ and 5 × 10ⁿ in fifths, 2 × 10ⁿ in quarters (0, 5, 10, 15, 20).
+pub fn tick_steps(ymax: i64) -> i64 {
+    if ymax <= 2 {
+        return ymax.max(1);
+    }
+    let mut lead = ymax;
+    while lead >= 10 {
+        lead /= 10;
+    }
+    if lead == 2 { 4 } else { 5 }
+}
+
 fn escape(s: &str) -> String {
     beacon_tracking::html::escape(s).into_owned()
 }
@@ -98,8 +111,7 @@ impl Chart {
              xmlns=\"http://www.w3.org/2000/svg\">",
             escape(&self.title)
         );
-        // Four steps, or one per unit when the axis is shorter than that.
-        let steps = (ymax as i64).min(4);
+        let steps = tick_steps(ymax as i64);
         for k in 0..=steps {
             let v = (ymax as i64) * k / steps;
             let _ = write!(
@@ -171,7 +183,15 @@ impl Chart {
 
 #[cfg(test)]
 mod tests {
-    use super::{Chart, Series, nice_max};
+    use super::{Chart, Series, nice_max, tick_steps};
+
+    #[test]
+    fn ticks_are_whole_round_numbers() {
+        for (ymax, steps) in [(1, 1), (2, 2), (5, 5), (10, 5), (20, 4), (50, 5), (200, 4)] {
+            assert_eq!(tick_steps(ymax), steps, "{ymax}");
+            assert_eq!(ymax % steps, 0, "{ymax}");
+        }
+    }
 
     #[test]
     fn the_axis_ends_at_a_round_number() {

@@ -60,7 +60,10 @@ pub async fn page(State(state): State<AppState>, m: Member) -> PageResult {
         Figure {
             label: "Delivered",
             value: t.delivered.to_string(),
-            aside: format!("{} of sent", pct(t.delivered, t.sent)),
+            aside: super::view::delivered_note(
+                &state.settings.transport,
+                format!("{} of sent", pct(t.delivered, t.sent)),
+            ),
         },
         Figure {
             label: "Opened by people",

@@ -17,6 +17,19 @@ pub fn when_opt(ms: Option<i64>) -> String {
     ms.map_or_else(|| "—".to_string(), when)
 }
 
+/// What "delivered" means with the configured transport: the outbox keeps messages in the
+/// database and hands nothing to a mail server, so nothing it holds is ever delivered.
+pub fn delivered_note(transport: &crate::config::Transport, rate: String) -> String {
+    match transport {
+        crate::config::Transport::Outbox => OUTBOX_DELIVERS_NOTHING.into(),
+        _ => rate,
+    }
+}
+
+/// [`delivered_note`]'s words for the outbox transport.
+pub const OUTBOX_DELIVERS_NOTHING: &str =
+    "none: the outbox transport keeps messages in the database (BEACON_TRANSPORT)";
+
 /// `n` of `d` as a percentage with one decimal (`42.1 %`), or a dash when `d` is 0.
 pub fn pct(n: i64, d: i64) -> String {
     if d <= 0 {

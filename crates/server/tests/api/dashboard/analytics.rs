@@ -108,10 +108,9 @@ async fn the_analytics_page_equals_the_api_for_the_same_period_and_stream() {
         "2"
     );
     // Bad periods and streams are refused with the reason.
-    assert_eq!(
-        v.get(&format!("/p/{pid}/analytics?period=1y")).await.status,
-        400
-    );
+    let r = v.get(&format!("/p/{pid}/analytics?period=1y")).await;
+    assert_eq!(r.status, 422);
+    assert!(r.text("#range-error").contains("7d, 30d, 90d"));
     assert_eq!(
         v.get(&format!("/p/{pid}/analytics?stream=SMS"))
             .await
@@ -123,7 +122,10 @@ async fn the_analytics_page_equals_the_api_for_the_same_period_and_stream() {
             "/p/{pid}/analytics?period=custom&from=2026-11-10&to=2026-11-01"
         ))
         .await;
-    assert_eq!(r.status, 400);
+    // Said next to the dates, over the default period.
+    assert_eq!(r.status, 422);
+    assert!(r.text("#range-error").contains("run forward"));
+    assert!(r.text("#range").contains("beside the same length"));
     let custom = v
         .page(&format!(
             "/p/{pid}/analytics?period=custom&from=2026-11-01&to=2026-11-02"

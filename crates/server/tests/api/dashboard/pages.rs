@@ -53,6 +53,11 @@ async fn home_shows_the_numbers_the_api_reports() {
         asides.contains(&"machines: 50.0 % of all hits".to_string()),
         "{asides:?}"
     );
+    // The default outbox delivers nothing, and says so rather than showing 0 % delivered.
+    assert!(
+        asides.iter().any(|a| a.contains("outbox transport")),
+        "{asides:?}"
+    );
     // The newest activity is listed, with the verdicts in words.
     let verdicts = page.texts("[data-verdict]");
     assert!(
