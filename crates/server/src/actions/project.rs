@@ -42,7 +42,7 @@ pub async fn update(
     project: &mut Project,
     changes: Changes<'_>,
 ) -> ApiResult<()> {
-    let name = changes.name.as_deref().map(super::check_name).transpose()?;
+    let name = changes.name.map(super::check_name).transpose()?;
     let mode = changes
         .tracking
         .map(|m| parse_mode(engine, m))
