@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod checkpoint;
 pub mod contacts;
 pub mod destinations;
+pub mod email_list;
 pub mod emails;
 pub mod engagement;
 pub mod event_stats;

@@ -16,6 +16,7 @@ mod campaign_send;
 mod campaigns;
 mod chart;
 mod contacts;
+mod email_list;
 mod emails;
 mod home;
 mod page;
@@ -104,6 +105,7 @@ pub fn routes() -> Router<AppState> {
         .route("/workflows/{wid}/enabled", post(workflows::switch))
         .route("/workflows/{wid}/delete", post(workflows::delete))
         .route("/workflows/{wid}/executions", get(workflows::executions))
+        .route("/emails", get(email_list::list))
         .route("/emails/{eid}", get(emails::show))
         .route("/emails/{eid}/preview", get(preview::show))
         .route("/settings", get(settings::index))

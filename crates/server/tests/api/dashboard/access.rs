@@ -83,6 +83,8 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         format!("/p/{a}/contacts"),
         format!("/p/{a}/contacts/{cid}"),
         format!("/p/{a}/activity"),
+        format!("/p/{a}/emails"),
+        format!("/p/{a}/emails?q={eid}"),
         format!("/p/{a}/emails/{eid}"),
         format!("/p/{a}/emails/{eid}/preview"),
         format!("/p/{a}/settings"),

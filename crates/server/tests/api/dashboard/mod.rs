@@ -7,6 +7,7 @@ mod analytics;
 mod browser;
 mod campaigns;
 mod cli;
+mod emails;
 mod forms;
 mod pages;
 mod signin;
