@@ -118,14 +118,18 @@ impl Cli {
             }
             Command::Project { action, settings } => {
                 let settings = settings.resolve()?;
-                let db = Db::connect(&settings.database_url).await?;
+                let db = existing(&settings.database_url).await?;
                 project(&db, &settings.tracking_engine, action).await
             }
             Command::Outbox { action, settings } => {
-                let db = Db::connect(&settings.resolve()?.database_url).await?;
+                let db = existing(&settings.resolve()?.database_url).await?;
                 match action {
                     OutboxAction::List { limit } => {
-                        for m in outbox::list(&db, None, None, limit).await? {
+                        let list = outbox::list(&db, None, None, limit).await?;
+                        if list.is_empty() {
+                            eprintln!("the outbox is empty");
+                        }
+                        for m in list {
                             let raw = String::from_utf8_lossy(&m.raw);
                             let subject = raw
                                 .lines()
@@ -166,6 +170,21 @@ impl Cli {
             }
         }
     }
+}
+
+/// Opens a store that must already exist: reading an outbox or listing projects of a SQLite
+/// file that is not there would otherwise create an empty one and print nothing.
+async fn existing(url: &str) -> anyhow::Result<Db> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        if !std::path::Path::new(path).exists() {
+            anyhow::bail!(
+                "no database at {path}: run `beacon serve` in this directory first, or give \
+                 --database-url / BEACON_DATABASE_URL"
+            );
+        }
+    }
+    Db::connect(url).await
 }
 
 async fn project(db: &Db, engine: &TrackingEngine, action: ProjectAction) -> anyhow::Result<()> {

@@ -341,3 +341,28 @@ async fn after_keys_rotate_new_links_use_the_new_key_and_old_links_keep_working(
     assert_eq!((key_id(&old_link), key_id(&new_link)), (1, 2));
     app.stop().await;
 }
+
+/// Reading an outbox or the projects of a SQLite file that is not there says so, and creates
+/// nothing (it used to make an empty database and print nothing).
+#[test]
+fn management_commands_refuse_a_missing_database() {
+    let dir = std::env::temp_dir().join(format!("beacon-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("nothing-here.db");
+    for args in [["outbox", "list"], ["project", "list"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_beacon"))
+            .args(args)
+            .env(
+                "BEACON_DATABASE_URL",
+                format!("sqlite://{}", file.display()),
+            )
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no database at"), "{args:?}: {err}");
+        assert!(!file.exists(), "{args:?} created {}", file.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
