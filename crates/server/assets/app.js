@@ -26,3 +26,9 @@ document.addEventListener("click", function (event) {
   });
   if (body.value.trim() !== "") refresh();
 })();
+// Forms that delete or remove something ask first (`data-confirm="<question>"`); without
+// script they submit at once, as before.
+document.addEventListener("submit", function (event) {
+  var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) event.preventDefault();
+});
