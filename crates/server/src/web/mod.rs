@@ -15,6 +15,7 @@ mod campaign_results;
 mod campaigns;
 mod chart;
 mod contacts;
+mod domains;
 mod emails;
 mod home;
 mod page;
@@ -101,6 +102,9 @@ pub fn routes() -> Router<AppState> {
             get(settings::tracking).post(settings::save_tracking),
         )
         .route("/settings/links", post(settings::save_links))
+        .route("/settings/domains", get(domains::show).post(domains::add))
+        .route("/settings/domains/{did}/verify", post(domains::verify))
+        .route("/settings/domains/{did}/remove", post(domains::remove))
         .route("/settings/keys", get(settings::keys))
         .route("/settings/keys/regenerate", post(settings::regenerate))
         .route("/settings/team", get(team::page).post(team::add))
