@@ -30,7 +30,7 @@ impl Dns {
     /// nameservers (`/etc/resolv.conf`) when `None`.
     ///
     /// # Errors
-    /// The system's configuration cannot be read.
+    /// The resolver cannot be built.
     pub fn new(server: Option<SocketAddr>) -> anyhow::Result<Dns> {
         let provider = TokioRuntimeProvider::default();
         let mut builder = match server {
@@ -41,11 +41,13 @@ impl Dns {
                 }
                 Resolver::builder_with_config(ResolverConfig::from_name_servers(vec![ns]), provider)
             }
-            None => Resolver::builder(provider).map_err(|e| {
-                anyhow::anyhow!(
-                    "reading the system's DNS configuration: {e} (or set BEACON_DNS_SERVER)"
-                )
-            })?,
+            // Without a readable /etc/resolv.conf Beacon still starts; every check then fails
+            // with the resolver's reason, and the log names the setting.
+            None => Resolver::builder(provider.clone()).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "no system DNS configuration: tracking domains cannot \
+                    be verified until BEACON_DNS_SERVER is set");
+                Resolver::builder_with_config(ResolverConfig::from_name_servers(vec![]), provider)
+            }),
         };
         let opts = builder.options_mut();
         // A check must see the records as they are now, not as a cache remembers them.

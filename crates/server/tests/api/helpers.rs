@@ -54,7 +54,10 @@ pub async fn spawn_with(opts: Opts) -> TestApp {
     settings.machine_min_secs = opts.machine_min_secs.unwrap_or(0.0);
     // Tests stand in for clients at other addresses (Apple's proxies) through a trusted proxy.
     settings.trust_forwarded_for = true;
-    settings.dns_server = opts.dns_server;
+    // No test asks a nameserver outside: without a fixture, lookups go to a closed local port.
+    settings.dns_server = opts
+        .dns_server
+        .or_else(|| Some("127.0.0.1:9".parse().unwrap()));
     if let Some(url) = opts.public_url {
         settings.public_url = Some(url);
     }
