@@ -1,10 +1,11 @@
 -- Custom tracking domains (issue 17): a project's own host for its links, pixel and
 -- unsubscribe page, used once a DNS check proved it points at Beacon (or carries its token).
 --
--- A row is never updated back to "unused": removing a domain sets `removed_at`, and the row
--- keeps serving the project's links already sent under that host (only the project's own
--- emails' tokens are honoured on it). Another project may claim a removed hostname, which
--- deletes the removed rows for it.
+-- Removing a domain sets `removed_at`, and the row keeps serving the project's links already
+-- sent under that host (only the project's own emails' tokens are honoured on it), until
+-- another project verifies the hostname, which deletes the removed rows for it. A hostname
+-- another project merely added (PENDING) can still be added: it belongs to the project that
+-- verifies it first.
 CREATE TABLE tracking_domains (
     id            TEXT   PRIMARY KEY,
     project_id    TEXT   NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -25,7 +26,9 @@ CREATE TABLE tracking_domains (
     removed_at    BIGINT
 );
 
--- One live domain per hostname and per project; removed rows keep serving old links.
-CREATE UNIQUE INDEX tracking_domains_live_host ON tracking_domains (hostname) WHERE removed_at IS NULL;
+-- One live verified domain per hostname, one live domain per project; removed rows keep
+-- serving old links.
+CREATE UNIQUE INDEX tracking_domains_live_host ON tracking_domains (hostname)
+    WHERE removed_at IS NULL AND verified_at IS NOT NULL;
 CREATE UNIQUE INDEX tracking_domains_live_project ON tracking_domains (project_id) WHERE removed_at IS NULL;
 CREATE INDEX tracking_domains_host ON tracking_domains (hostname);

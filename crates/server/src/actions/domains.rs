@@ -1,7 +1,9 @@
 //! A project's custom tracking domain: adding one, verifying it, removing it (the API's
 //! `/v1/domains` and the dashboard's Settings → Domains).
 //!
-//! - A project has at most one live domain; one hostname belongs to one project at a time.
+//! - A project has at most one live domain; one hostname belongs to one project at a time: the
+//!   first to verify it (adding a name does not hold it, so no one can block a name they do not
+//!   control; while two projects ask for one name, only a project's own TXT token verifies it).
 //! - A domain is put in emails (links, pixel, unsubscribe page) only while VERIFIED: checked
 //!   with a real DNS lookup (`crate::domains::check` says which records count). Until then,
 //!   and while a re-check fails (FAILING), new emails use the public URL.
@@ -64,22 +66,22 @@ pub async fn validate(
             ),
         ));
     }
-    match store::domains::live_owner(&state.db, host).await? {
-        Some(owner) if owner == project_id => {
-            return Err(ApiError::invalid(
-                "hostname",
-                format!("{host} is already this project's tracking domain"),
-            ));
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "hostname",
-                format!(
-                    "{host} is the tracking domain of another project: a domain belongs to one project"
-                ),
-            ));
-        }
-        None => {}
+    let owners = store::domains::live_owners(&state.db, host).await?;
+    if owners.iter().any(|(owner, _)| owner == project_id) {
+        return Err(ApiError::invalid(
+            "hostname",
+            format!("{host} is already this project's tracking domain"),
+        ));
+    }
+    // Another project's domain once it is verified; one merely added does not hold the name
+    // (else anyone could block a name they do not control): the first to verify gets it.
+    if owners.iter().any(|(_, verified)| *verified) {
+        return Err(ApiError::invalid(
+            "hostname",
+            format!(
+                "{host} is the tracking domain of another project: a domain belongs to one project"
+            ),
+        ));
     }
     if let Some(current) = store::domains::live(&state.db, project_id).await?.first() {
         return Err(ApiError::invalid(
@@ -157,12 +159,35 @@ pub async fn verify(state: &AppState, project_id: &str, id: &str) -> ApiResult<D
 /// # Errors
 /// The store failed.
 pub async fn check(state: &AppState, domain: &Domain) -> Result<Domain, sqlx::Error> {
-    let outcome = crate::domains::check::verify(
-        &state.domains.dns,
-        domain,
-        state.domains.instance_host.as_deref(),
-    )
-    .await;
+    let others: Vec<bool> = store::domains::live_owners(&state.db, &domain.hostname)
+        .await?
+        .into_iter()
+        .filter(|(owner, _)| *owner != domain.project_id)
+        .map(|(_, verified)| verified)
+        .collect();
+    let outcome = if others.iter().any(|verified| *verified) {
+        Err(format!(
+            "{} is the tracking domain of another project, which verified it first",
+            domain.hostname
+        ))
+    } else {
+        // A CNAME says the name points at Beacon, not for which project: while another
+        // project also asks for the name, only this project's own TXT token decides.
+        let cname = if others.is_empty() {
+            state.domains.instance_host.as_deref()
+        } else {
+            None
+        };
+        crate::domains::check::verify(&state.domains.dns, domain, cname)
+            .await
+            .map_err(|why| match cname {
+                None if !others.is_empty() => format!(
+                    "another project also added {}: only the TXT record verifies it; {why}",
+                    domain.hostname
+                ),
+                _ => why,
+            })
+    };
     if let Err(why) = &outcome
         && domain.verified_at.is_some()
     {
@@ -173,7 +198,17 @@ pub async fn check(state: &AppState, domain: &Domain) -> Result<Domain, sqlx::Er
         Ok(()) => Ok(()),
         Err(why) => Err(why.as_str()),
     };
-    let stored = store::domains::record_check(&state.db, &domain.id, recorded).await?;
+    let stored = match store::domains::record_check(&state.db, &domain.id, recorded).await {
+        // Another project's domain of that name was verified meanwhile.
+        Err(e) if store::is_unique_violation(&e) => {
+            let why = format!(
+                "{} is the tracking domain of another project, which verified it first",
+                domain.hostname
+            );
+            store::domains::record_check(&state.db, &domain.id, Err(&why)).await?
+        }
+        other => other?,
+    };
     state.domains.forget(&domain.hostname);
     Ok(stored.unwrap_or_else(|| domain.clone()))
 }

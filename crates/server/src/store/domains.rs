@@ -47,14 +47,16 @@ pub async fn get(db: &Db, project_id: &str, id: &str) -> Result<Option<Domain>, 
     .await
 }
 
-/// The project holding `hostname` live, if any.
-pub async fn live_owner(db: &Db, hostname: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT project_id FROM tracking_domains WHERE hostname = $1 AND removed_at IS NULL",
+/// The projects holding `hostname` live, each with whether its domain was ever verified.
+pub async fn live_owners(db: &Db, hostname: &str) -> Result<Vec<(String, bool)>, sqlx::Error> {
+    let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT project_id, verified_at FROM tracking_domains \
+         WHERE hostname = $1 AND removed_at IS NULL",
     )
     .bind(hostname)
-    .fetch_optional(&db.read)
-    .await
+    .fetch_all(&db.read)
+    .await?;
+    Ok(rows.into_iter().map(|(p, v)| (p, v.is_some())).collect())
 }
 
 /// The project whose links `hostname` serves: a domain verified at least once, live or removed
@@ -69,8 +71,7 @@ pub async fn serving(db: &Db, hostname: &str) -> Result<Option<String>, sqlx::Er
     .await
 }
 
-/// Inserts a PENDING domain in `tx`, after deleting removed rows of `hostname` that belong to
-/// other projects (a hostname claimed anew no longer serves their old links).
+/// Inserts a PENDING domain in `tx`.
 pub async fn insert(
     tx: &mut Tx,
     project_id: &str,
@@ -78,14 +79,6 @@ pub async fn insert(
     scheme: &str,
     token: &str,
 ) -> Result<Domain, sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM tracking_domains WHERE hostname = $1 AND project_id <> $2 \
-         AND removed_at IS NOT NULL",
-    )
-    .bind(hostname)
-    .bind(project_id)
-    .execute(&mut **tx)
-    .await?;
     let domain = Domain {
         id: new_id(),
         project_id: project_id.to_string(),
@@ -140,14 +133,27 @@ pub async fn record_check(
     let now = now_ms();
     match outcome {
         Ok(()) => {
+            // Verified: the hostname is this project's now, and other projects' removed rows
+            // of it stop serving their old links. A unique violation here: another project's
+            // domain of that name was verified first.
+            let mut tx = db.begin().await?;
+            sqlx::query(
+                "DELETE FROM tracking_domains WHERE removed_at IS NOT NULL AND project_id <> \
+                 (SELECT project_id FROM tracking_domains WHERE id = $1) \
+                 AND hostname = (SELECT hostname FROM tracking_domains WHERE id = $1)",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "UPDATE tracking_domains SET status = 'VERIFIED', checked_at = $1, \
                  verified_at = $1, failing_since = NULL, last_error = NULL WHERE id = $2",
             )
             .bind(now)
             .bind(id)
-            .execute(&db.write)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         }
         Err(why) => {
             sqlx::query(

@@ -231,7 +231,13 @@ async fn bad_domains_get_422s_that_say_which() {
     let app = spawn(&dns, None).await;
     let key = app.secret_key.clone();
     let other = other_project(&app).await;
-    add(&app, &other, "taken.example.com").await;
+    let taken = add(&app, &other, "taken.example.com").await;
+    dns.txt(
+        "_beacon.taken.example.com",
+        taken["records"][1]["value"].as_str().unwrap(),
+    );
+    let taken = verify(&app, &other, taken["id"].as_str().unwrap()).await;
+    assert_eq!(taken["status"], "VERIFIED", "{taken}");
     let cases = [
         (
             json!({ "hostname": "not a host" }),
@@ -382,5 +388,46 @@ async fn a_domain_that_stops_resolving_is_reported_and_old_links_keep_working() 
             .0,
         404
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_two_projects_ask_for_goes_to_the_one_that_proves_it() {
+    let dns = DnsFixture::start().await;
+    let app = spawn(&dns, None).await;
+    let key = app.secret_key.clone();
+    let other = other_project(&app).await;
+    // Adding a name does not hold it: another project may add it too.
+    let ours = add(&app, &key, "links.contested.test").await;
+    let theirs = add(&app, &other, "links.contested.test").await;
+    // The CNAME points at Beacon, but says nothing of which project: it verifies neither.
+    dns.cname("links.contested.test", "beacon.test");
+    let checked = verify(&app, &key, ours["id"].as_str().unwrap()).await;
+    assert_eq!(checked["status"], "PENDING", "{checked}");
+    assert!(
+        checked["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("only the TXT record verifies it"),
+        "{checked}"
+    );
+    // Their own TXT token does; then the name is theirs, and ours cannot be verified.
+    dns.txt(
+        "_beacon.links.contested.test",
+        theirs["records"][1]["value"].as_str().unwrap(),
+    );
+    let won = verify(&app, &other, theirs["id"].as_str().unwrap()).await;
+    assert_eq!(won["status"], "VERIFIED", "{won}");
+    let lost = verify(&app, &key, ours["id"].as_str().unwrap()).await;
+    assert_eq!(lost["status"], "PENDING", "{lost}");
+    assert!(
+        lost["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("verified it first"),
+        "{lost}"
+    );
+    let project = app.get_json("/v1/project").await["data"].clone();
+    assert_eq!(project["trackingUrl"], PUBLIC);
     app.stop().await;
 }
