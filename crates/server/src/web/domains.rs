@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::auth::Empty;
-use super::page::{Errors, Nav, PageResult, with_status};
+use super::page::{Errors, Nav, PageError, PageResult, with_status};
 use super::session::{Form, Member};
 use crate::actions::domains as actions;
 use crate::domains::Record;
@@ -133,30 +133,31 @@ pub async fn add(State(state): State<AppState>, m: Member, Form(f): Form<AddForm
 }
 
 #[derive(Deserialize)]
-pub struct DomainPath {
+pub struct DomainAction {
     did: String,
+    action: String,
 }
 
-/// Checks the DNS records now (`POST /v1/domains/{id}/verify`); the page shows the outcome.
-pub async fn verify(
+/// `…/verify` checks the DNS records now (`POST /v1/domains/{id}/verify`; the page shows the
+/// outcome); `…/remove` removes the domain (`DELETE /v1/domains/{id}`).
+pub async fn act(
     State(state): State<AppState>,
     m: Member,
-    Path(p): Path<DomainPath>,
+    Path(p): Path<DomainAction>,
     Form(_): Form<Empty>,
 ) -> PageResult {
     m.require_manager()?;
-    actions::verify(&state, &m.project.id, &p.did).await?;
-    Ok(Redirect::to(&m.url("/settings/domains?notice=checked")).into_response())
-}
-
-/// Removes the domain (`DELETE /v1/domains/{id}`).
-pub async fn remove(
-    State(state): State<AppState>,
-    m: Member,
-    Path(p): Path<DomainPath>,
-    Form(_): Form<Empty>,
-) -> PageResult {
-    m.require_manager()?;
-    actions::remove(&state, &m.project.id, &p.did).await?;
-    Ok(Redirect::to(&m.url("/settings/domains?notice=removed")).into_response())
+    let notice = match p.action.as_str() {
+        "verify" => {
+            actions::verify(&state, &m.project.id, &p.did).await?;
+            "checked"
+        }
+        "remove" => {
+            actions::remove(&state, &m.project.id, &p.did).await?;
+            "removed"
+        }
+        _ => return Err(PageError::NotFound),
+    };
+    let to = m.url(&format!("/settings/domains?notice={notice}"));
+    Ok(Redirect::to(&to).into_response())
 }

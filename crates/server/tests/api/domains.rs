@@ -319,6 +319,18 @@ async fn bad_domains_get_422s_that_say_which() {
     app.stop().await;
 }
 
+/// The domain once a scheduled check gave it `status` (10 s at most).
+async fn wait_for(app: &TestApp, id: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let domain = app.get_json(&format!("/v1/domains/{id}")).await["data"].clone();
+        if domain["status"] == status {
+            return domain;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("domain {id} never became {status}");
+}
+
 #[tokio::test]
 async fn a_domain_that_stops_resolving_is_reported_and_old_links_keep_working() {
     let dns = DnsFixture::start().await;
@@ -331,15 +343,7 @@ async fn a_domain_that_stops_resolving_is_reported_and_old_links_keep_working() 
         domain["records"][1]["value"].as_str().unwrap(),
     );
     // The scheduled check verifies it without being asked.
-    let mut verified = Value::Null;
-    for _ in 0..100 {
-        verified = app.get_json(&format!("/v1/domains/{id}")).await["data"].clone();
-        if verified["status"] == "VERIFIED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(verified["status"], "VERIFIED", "{verified}");
+    wait_for(&app, &id, "VERIFIED").await;
     let sent = send_as(&app, &key, "a@example.com").await;
     let click = paths(sent["html"].as_str().unwrap(), "https://t.shop.test")
         .into_iter()
@@ -348,15 +352,7 @@ async fn a_domain_that_stops_resolving_is_reported_and_old_links_keep_working() 
 
     // The record goes: the next scheduled check reports it, with since when and why.
     dns.clear("_beacon.t.shop.test");
-    let mut failing = Value::Null;
-    for _ in 0..100 {
-        failing = app.get_json(&format!("/v1/domains/{id}")).await["data"].clone();
-        if failing["status"] == "FAILING" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(failing["status"], "FAILING", "{failing}");
+    let failing = wait_for(&app, &id, "FAILING").await;
     assert!(failing["failingSince"].is_string(), "{failing}");
     assert!(
         failing["lastError"]
