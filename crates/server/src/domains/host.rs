@@ -28,8 +28,9 @@ pub enum Arrival {
     Other(Option<Hostname>),
 }
 
-/// Classifies a `Host` header value (`None`: no header).
-pub fn arrival(domains: &super::TrackingDomains, host: Option<&[u8]>) -> Arrival {
+/// Classifies a `Host` header value (`None`: no header); `is_own` tells the public URL's host
+/// (lower case, no port).
+pub fn arrival(is_own: impl Fn(&str) -> bool, host: Option<&[u8]>) -> Arrival {
     let Some(raw) = host else {
         return Arrival::Own;
     };
@@ -37,8 +38,11 @@ pub fn arrival(domains: &super::TrackingDomains, host: Option<&[u8]>) -> Arrival
         return Arrival::Other(None);
     };
     let name = without_port(raw.trim()).to_ascii_lowercase();
-    let bare = name.trim_start_matches('[').trim_end_matches(']');
-    if name == "localhost" || bare.parse::<std::net::IpAddr>().is_ok() || domains.is_own(&name) {
+    let bare = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(&name);
+    if name == "localhost" || bare.parse::<std::net::IpAddr>().is_ok() || is_own(&name) {
         return Arrival::Own;
     }
     Arrival::Other(Hostname::parse(&name).ok())
@@ -86,7 +90,7 @@ pub async fn by_host(State(state): State<AppState>, request: Request, next: Next
         .headers()
         .get(header::HOST)
         .map(axum::http::HeaderValue::as_bytes);
-    let Arrival::Other(name) = arrival(&state.domains, host) else {
+    let Arrival::Other(name) = arrival(|h| state.domains.is_own(h), host) else {
         return next.run(request).await;
     };
     let token = tracking_token(request.uri().path());
@@ -138,6 +142,50 @@ pub async fn by_host(State(state): State<AppState>, request: Request, next: Next
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn arrives(host: &[u8]) -> Arrival {
+        arrival(|h| h == "beacon.example.com", Some(host))
+    }
+
+    #[test]
+    fn beacons_own_hosts_are_told_apart_from_any_other() {
+        assert_eq!(arrival(|_| false, None), Arrival::Own);
+        for own in [
+            &b"beacon.example.com"[..],
+            b"BEACON.example.com:8443",
+            b"127.0.0.1:8080",
+            b"[::1]:8080",
+            b"localhost:8080",
+            b"10.1.2.3",
+        ] {
+            assert_eq!(
+                arrives(own),
+                Arrival::Own,
+                "{}",
+                String::from_utf8_lossy(own)
+            );
+        }
+        assert_eq!(
+            arrives(b"Links.Shop.test:443"),
+            Arrival::Other(Hostname::parse("links.shop.test").ok())
+        );
+        // Whatever a client writes is just another host, never Beacon's own.
+        for hostile in [
+            &b"beacon.example.com.evil.test"[..],
+            b"evil.test/beacon.example.com",
+            b"beacon.example.com@evil.test",
+            b"\xff\xfe",
+            b"a b",
+            b"",
+            b"[::1",
+        ] {
+            assert!(
+                matches!(arrives(hostile), Arrival::Other(_)),
+                "{}",
+                String::from_utf8_lossy(hostile)
+            );
+        }
+    }
 
     #[test]
     fn ports_are_dropped() {

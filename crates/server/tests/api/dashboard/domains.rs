@@ -99,7 +99,12 @@ async fn a_domain_is_added_verified_and_removed_from_its_page() {
         json!("https://links.dash.test")
     );
 
-    assert_eq!(v.post(&format!("{path}/{did}/undo"), &csrf, &[]).await.status, 404);
+    assert_eq!(
+        v.post(&format!("{path}/{did}/undo"), &csrf, &[])
+            .await
+            .status,
+        404
+    );
     let removed = v.post(&format!("{path}/{did}/remove"), &csrf, &[]).await;
     assert_eq!(removed.status, 303);
     let page = v.page(&removed.location).await;
