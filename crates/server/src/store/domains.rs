@@ -208,6 +208,15 @@ pub async fn claim_due(db: &Db, before: i64, limit: i64) -> Result<Vec<Domain>, 
     Ok(claimed)
 }
 
+/// How many live domains are FAILING (`/metrics`).
+pub async fn failing_count(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tracking_domains WHERE status = 'FAILING' AND removed_at IS NULL",
+    )
+    .fetch_one(&db.read)
+    .await
+}
+
 /// The project of an email, if it exists.
 pub async fn project_of_email(db: &Db, email_id: &str) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT project_id FROM emails WHERE id = $1")

@@ -362,6 +362,7 @@ async fn a_domain_that_stops_resolving_is_reported_and_old_links_keep_working() 
         "{failing}"
     );
     assert_eq!(failing["inUse"], false);
+    assert_eq!(app.metric("beacon_tracking_domains_failing").await, 1);
     // New emails go out on the public URL; the email already sent keeps its links, which work.
     let next = send_as(&app, &key, "b@example.com").await;
     assert!(!next["html"].as_str().unwrap().contains("t.shop.test"));
