@@ -32,7 +32,8 @@ fi
 sk="$BEACON_SECRET_KEY"
 
 # Some real objects, so lists and reads answer with real contacts, templates, segments,
-# campaigns, workflows and an email, and those answers are checked against the document too.
+# campaigns, workflows, a tracking domain and an email, and those answers are checked against
+# the document too.
 api() {
   curl -sf -X "$1" "$base$2" -H "Authorization: Bearer $sk" -H 'content-type: application/json' \
     ${3:+-d "$3"}
@@ -46,6 +47,8 @@ api POST /v1/campaigns '{"name":"Seed","subject":"Hello","body":"<p>Hi</p>","fro
 api POST /v1/workflows "{\"name\":\"Seed\",\"trigger\":{\"event\":\"seeded\"},\"allowReentry\":true,\"steps\":[{\"id\":\"send\",\"type\":\"SEND_EMAIL\",\"template\":\"$template\",\"next\":\"wait\"},{\"id\":\"wait\",\"type\":\"DELAY\",\"amount\":1,\"unit\":\"days\"}]}" >/dev/null
 export EMAIL_ID="$(api POST /v1/send '{"to":"seed@example.com","subject":"Seed","body":"<p><a href=\"https://example.com/y\">y</a></p>"}' | field 'd["emails"][0]["email"]')"
 api POST /v1/track '{"event":"seeded","email":"seed@example.com"}' >/dev/null
+# A tracking domain (checked against the closed local nameserver start-beacon.sh names).
+api POST /v1/domains '{"hostname":"links.seed.example"}' >/dev/null
 sleep 1  # the email reaches the outbox and the workflow starts
 
 cd "$here"

@@ -128,6 +128,14 @@ pub struct SettingsArgs {
     /// The period of BEACON_WORKFLOW_ENTRY_LIMIT, in seconds [default: 3600].
     #[arg(long, env = "BEACON_WORKFLOW_ENTRY_WINDOW_SECS")]
     pub workflow_entry_window_secs: Option<u64>,
+    /// The nameserver that verifies tracking domains, `ip:port` [default: the system's, from
+    /// /etc/resolv.conf].
+    #[arg(long, env = "BEACON_DNS_SERVER")]
+    pub dns_server: Option<String>,
+    /// How often each tracking domain's DNS records are checked again, in seconds
+    /// [default: 3600].
+    #[arg(long, env = "BEACON_DOMAIN_RECHECK_SECS")]
+    pub domain_recheck_secs: Option<u64>,
 }
 
 /// What of a hit's client IP is kept.
@@ -209,6 +217,10 @@ pub struct Settings {
     /// Executions per contact per re-entrant workflow per window (0: no limit).
     pub workflow_entry_limit: u32,
     pub workflow_entry_window_ms: i64,
+    /// The nameserver tracking domains are verified with (`None`: the system's).
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// How often each tracking domain is checked again (ms).
+    pub domain_recheck_ms: i64,
 }
 
 impl SettingsArgs {
@@ -292,6 +304,19 @@ impl SettingsArgs {
                     * 1000,
             )
             .expect("a year of milliseconds fits"),
+            dns_server: a
+                .dns_server
+                .as_deref()
+                .map(|s| {
+                    s.trim().parse().with_context(|| {
+                        format!("BEACON_DNS_SERVER={s:?} is not ip:port (e.g. 127.0.0.1:53)")
+                    })
+                })
+                .transpose()?,
+            domain_recheck_ms: i64::try_from(
+                a.domain_recheck_secs.unwrap_or(3600).clamp(1, 366 * 86_400) * 1000,
+            )
+            .expect("a year of milliseconds fits"),
         })
     }
 
@@ -336,6 +361,8 @@ impl SettingsArgs {
             workflow_entry_window_secs: self
                 .workflow_entry_window_secs
                 .or(file.workflow_entry_window_secs),
+            dns_server: self.dns_server.or(file.dns_server),
+            domain_recheck_secs: self.domain_recheck_secs.or(file.domain_recheck_secs),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod domains;
 pub mod engine;
 pub mod error;
 pub mod links;

@@ -32,6 +32,9 @@ pub struct LinkSettings {
 pub struct SendLinks {
     pub utm: UtmSet,
     pub track_text: bool,
+    /// The base URL of the project's verified tracking domain, for its links, pixel and
+    /// unsubscribe page; `None`: the instance's public URL (`crate::actions::domains`).
+    pub base: Option<String>,
 }
 
 impl LinkSettings {
@@ -107,6 +110,7 @@ pub fn for_send(project: &Project, campaign: Option<&Campaign>) -> SendLinks {
     SendLinks {
         utm,
         track_text: settings.track_text,
+        base: project.tracking_url.clone(),
     }
 }
 
@@ -230,6 +234,7 @@ mod tests {
             created_at: 0,
             utm: utm.map(str::to_string),
             track_text_links: 1,
+            tracking_url: None,
         }
     }
 

@@ -75,7 +75,15 @@ impl Prepared {
         config: &RewriteConfig,
         links: &SendLinks,
     ) -> Prepared {
-        let config = config.with_utm(links.utm.clone());
+        let mut config = config.with_utm(links.utm.clone());
+        if let Some(base) = &links.base {
+            // Stored hostnames are checked when added; one that no longer builds a base URL
+            // (edited by hand) leaves the send on the service's own base.
+            match config.with_base(base) {
+                Ok(own) => config = own,
+                Err(e) => tracing::warn!(error = %e, "tracking domain ignored"),
+            }
+        }
         let mut html = match content.kind {
             BodyType::Html => content.body.clone(),
             BodyType::Markdown => {

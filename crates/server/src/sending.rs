@@ -95,10 +95,11 @@ fn refused(why: &str, e: Unavailable) -> ApiError {
 }
 
 /// The page where a recipient confirms unsubscribing; the token is the email's sealed id.
-pub fn unsubscribe_url(state: &AppState, email_id: &uuid::Uuid) -> String {
+/// `base`: the project's verified tracking domain (`SendLinks::base`), else the public URL.
+pub fn unsubscribe_url(state: &AppState, base: Option<&str>, email_id: &uuid::Uuid) -> String {
     format!(
         "{}/unsubscribe/{}",
-        state.public_url,
+        base.unwrap_or(&state.public_url),
         state.tracking.keyring.seal_open(*email_id.as_bytes())
     )
 }
@@ -138,7 +139,7 @@ pub async fn queue_prepared(
     let mut headers = c.headers.clone();
     // Every path fills `{{unsubscribeUrl}}` (the recipient's own page): a variable that
     // silently rendered as nothing made empty links. Marketing mail also gets the headers.
-    let url = unsubscribe_url(state, &id);
+    let url = unsubscribe_url(state, c.links.base.as_deref(), &id);
     vars.insert("unsubscribeUrl".into(), Value::String(url.clone()));
     if c.unsubscribe {
         headers.insert("List-Unsubscribe".into(), format!("<{url}>"));

@@ -35,6 +35,8 @@ pub struct Shared {
     pub sns: Arc<crate::ses::sns::Verifier>,
     /// Rate limits on public-key calls, per key and per client address (this node's).
     pub public_key_limits: crate::api::ratelimit::PublicKeyLimits,
+    /// Custom tracking domains: DNS verification and which host a request came to.
+    pub domains: Arc<crate::domains::TrackingDomains>,
 }
 
 pub struct Application {
@@ -66,6 +68,10 @@ impl Application {
             settings.public_key_rate,
             settings.public_key_client_rate,
         );
+        let domains = Arc::new(crate::domains::TrackingDomains::new(
+            &public_url,
+            settings.dns_server,
+        )?);
         let state = AppState(Arc::new(Shared {
             db,
             settings: Arc::new(settings),
@@ -74,11 +80,13 @@ impl Application {
             tracking: Arc::new(tracking),
             sns,
             public_key_limits,
+            domains,
         }));
         let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);
         workers.extend(crate::store::checkpoint::spawn(&state.db, stop.clone()));
         workers.push(crate::campaigns::spawn(&state, stop.clone()));
+        workers.push(crate::domains::schedule::spawn(&state, stop.clone()));
         workers.extend(crate::workflows::spawn(&state, shutdown.subscribe()));
         Ok(Application {
             port,

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod campaigns;
 pub mod contacts;
+pub mod domains;
 pub mod project;
 pub mod segments;
 pub mod team;

@@ -28,6 +28,14 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .ok()
         .and_then(Result::ok)
         .unwrap_or(-1);
+    let failing = tokio::time::timeout(
+        Duration::from_secs(1),
+        crate::store::domains::failing_count(&state.db),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or(-1);
     let body = format!(
         "# HELP beacon_tracking_hits_recorded_total Opens and clicks committed to the store.\n\
          # TYPE beacon_tracking_hits_recorded_total counter\n\
@@ -46,13 +54,17 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
          beacon_tracking_hits_dropped_total {}\n\
          # HELP beacon_tracking_batches_total Ingest transactions committed (group commits).\n\
          # TYPE beacon_tracking_batches_total counter\n\
-         beacon_tracking_batches_total {}\n",
+         beacon_tracking_batches_total {}\n\
+         # HELP beacon_tracking_domains_failing Projects' tracking domains verified before whose last check failed (all nodes).\n\
+         # TYPE beacon_tracking_domains_failing gauge\n\
+         beacon_tracking_domains_failing {}\n",
         c.recorded.load(Ordering::Relaxed),
         c.folded.load(Ordering::Relaxed),
         pending,
         c.unconfirmed.load(Ordering::Relaxed),
         c.dropped.load(Ordering::Relaxed),
         c.batches.load(Ordering::Relaxed),
+        failing,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

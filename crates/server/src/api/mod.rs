@@ -3,6 +3,7 @@
 mod campaign_stats;
 mod campaigns;
 mod contacts;
+mod domains;
 mod emails;
 pub mod extract;
 mod health;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(templates::routes())
         .merge(emails::routes())
         .merge(project::routes())
+        .merge(domains::routes())
         .merge(stats::routes())
         .merge(segments::routes())
         .merge(campaigns::routes())
@@ -60,6 +62,10 @@ pub fn router(state: AppState) -> Router {
                 "this endpoint does not take that method; see docs/API.md".into(),
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::domains::host::by_host,
+        ))
         .layer(axum::middleware::from_fn(no_nul_in_path))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())

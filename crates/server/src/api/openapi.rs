@@ -3,7 +3,8 @@
 //! committed as `docs/openapi.json` (a test fails when the two differ).
 //!
 //! Covered: every `/v1/` route (Beacon's and Plunk's), the tracking endpoints `/o/` and `/c/`,
-//! the unsubscribe pages, `POST /webhooks/sns`, `/health`, `/metrics` and this document. Not
+//! the unsubscribe pages, `POST /webhooks/sns`, `GET /tls/ask`, `/health`, `/metrics` and this
+//! document. Not
 //! covered: the dashboard's HTML pages and forms (`/`, `/login`, `/p/…`, `/static/…`), which are
 //! a user interface, not a contract.
 
@@ -38,6 +39,8 @@ use crate::startup::AppState;
         super::emails::get_email, super::emails::list_outbox, super::emails::get_outbox,
         super::project::get_project, super::project::patch_project,
         super::project::regenerate_keys,
+        super::domains::create, super::domains::list, super::domains::get_one,
+        super::domains::verify, super::domains::remove, super::domains::ask,
         super::stats::project_stats,
         super::segments::create, super::segments::list, super::segments::get_one,
         super::segments::patch, super::segments::remove, super::segments::contacts,

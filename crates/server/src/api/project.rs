@@ -43,8 +43,14 @@ pub struct ProjectView {
     pub track_text_links: bool,
     /// The project's mode, as stored.
     pub tracking: String,
+    /// The project's tracking domain (`/v1/domains`), or `null`: its links, pixel and
+    /// unsubscribe page use it while its `status` is `VERIFIED`, else the public URL.
+    pub tracking_domain: Option<super::domains::DomainView>,
     /// `builtin` or `provider`.
     pub tracking_engine: &'static str,
+    /// The base URL of the links in the project's next emails: its verified tracking domain,
+    /// else Beacon's public URL.
+    pub tracking_url: String,
     /// Each other mode → why it is unavailable.
     pub unavailable_modes: BTreeMap<&'static str, String>,
     /// Campaign parameters added to tracked links, name → value.
@@ -52,10 +58,13 @@ pub struct ProjectView {
     pub utm: Value,
 }
 
-fn view(p: &Project, engine: &TrackingEngine) -> ProjectView {
+/// The project's view, with its live tracking domain read from the store.
+async fn view(state: &AppState, p: &Project) -> ApiResult<ProjectView> {
+    let engine: &TrackingEngine = &state.settings.tracking_engine;
+    let domain = crate::store::domains::live(&state.db, &p.id).await?;
     let (available, unavailable) = engine.modes();
     let links = LinkSettings::of(p).view();
-    ProjectView {
+    Ok(ProjectView {
         available_modes: available,
         created_at: crate::time::iso(p.created_at),
         id: p.id.clone(),
@@ -64,10 +73,15 @@ fn view(p: &Project, engine: &TrackingEngine) -> ProjectView {
         secret_key: None,
         track_text_links: links["trackTextLinks"].as_bool().unwrap_or(false),
         tracking: p.tracking_mode.clone(),
+        tracking_domain: domain.first().map(|d| super::domains::view(state, d)),
         tracking_engine: engine.name(),
+        tracking_url: p
+            .tracking_url
+            .clone()
+            .unwrap_or_else(|| state.public_url.to_string()),
         unavailable_modes: unavailable,
         utm: links["utm"].clone(),
-    }
+    })
 }
 
 #[utoipa::path(get, path = "/v1/project", tag = "Project",
@@ -75,8 +89,8 @@ fn view(p: &Project, engine: &TrackingEngine) -> ProjectView {
 async fn get_project(
     State(state): State<AppState>,
     SecretKey(project): SecretKey,
-) -> Json<Data<ProjectView>> {
-    ok(view(&project, &state.settings.tracking_engine))
+) -> ApiResult<Json<Data<ProjectView>>> {
+    Ok(ok(view(&state, &project).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -116,7 +130,7 @@ async fn patch_project(
         track_text_links: patch.track_text_links,
     };
     actions::project::update(&state.db, engine, &mut project, changes).await?;
-    Ok(ok(view(&project, engine)))
+    Ok(ok(view(&state, &project).await?))
 }
 
 /// New secret and public keys; the ones in use stop working at once. The answer carries the
@@ -129,7 +143,7 @@ async fn regenerate_keys(
     SecretKey(mut project): SecretKey,
 ) -> ApiResult<Json<Data<ProjectView>>> {
     actions::project::regenerate_keys(&state.db, &mut project).await?;
-    let mut data = view(&project, &state.settings.tracking_engine);
+    let mut data = view(&state, &project).await?;
     data.secret_key = Some(project.secret_key.clone());
     Ok(ok(data))
 }

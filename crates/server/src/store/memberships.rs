@@ -24,9 +24,14 @@ pub struct Member {
     pub created_at: i64,
 }
 
-/// `projects::COLUMNS`, qualified: a project row read with its membership.
-const PROJECT_COLUMNS: &str = "p.id, p.name, p.secret_key, p.public_key, p.tracking_mode, p.created_at, p.utm, \
-     p.track_text_links";
+/// `projects`' columns, qualified: a project row read with its membership.
+fn project_columns() -> String {
+    format!(
+        "p.id, p.name, p.secret_key, p.public_key, p.tracking_mode, p.created_at, p.utm, \
+         p.track_text_links, {}",
+        super::projects::tracking_url_column("p")
+    )
+}
 
 pub async fn add(
     tx: &mut Tx,
@@ -68,8 +73,9 @@ pub async fn project_for(
     project_id: &str,
 ) -> Result<Option<ProjectRole>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {PROJECT_COLUMNS}, m.role FROM memberships m JOIN projects p ON p.id = m.project_id \
-         WHERE m.user_id = $1 AND m.project_id = $2"
+        "SELECT {}, m.role FROM memberships m JOIN projects p ON p.id = m.project_id \
+         WHERE m.user_id = $1 AND m.project_id = $2",
+        project_columns()
     )))
     .bind(user_id)
     .bind(project_id)
@@ -80,8 +86,9 @@ pub async fn project_for(
 /// The user's projects, oldest first.
 pub async fn projects_of(db: &Db, user_id: &str) -> Result<Vec<ProjectRole>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {PROJECT_COLUMNS}, m.role FROM memberships m JOIN projects p ON p.id = m.project_id \
-         WHERE m.user_id = $1 ORDER BY p.created_at, p.id"
+        "SELECT {}, m.role FROM memberships m JOIN projects p ON p.id = m.project_id \
+         WHERE m.user_id = $1 ORDER BY p.created_at, p.id",
+        project_columns()
     )))
     .bind(user_id)
     .fetch_all(&db.read)

@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod checkpoint;
 pub mod contacts;
 pub mod destinations;
+pub mod domains;
 pub mod email_list;
 pub mod emails;
 pub mod engagement;
@@ -224,6 +225,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "link_stats",
         include_str!("../../migrations/0016_link_stats.sql"),
+    ),
+    (
+        18,
+        "tracking_domains",
+        include_str!("../../migrations/0018_tracking_domains.sql"),
     ),
 ];
 

@@ -17,10 +17,27 @@ pub struct Project {
     pub utm: Option<String>,
     /// Whether the text part's links are tracked too (0/1).
     pub track_text_links: i64,
+    /// The base URL of the project's verified tracking domain (`https://links.example.com`),
+    /// read with the row from `tracking_domains`; `None` while it has none that is verified.
+    pub tracking_url: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, name, secret_key, public_key, tracking_mode, created_at, utm, track_text_links";
+/// The verified live tracking domain's base URL of the project row aliased `{table}`: computed
+/// with the row, so every send path that reads its project sees the domain (crate::links).
+pub(crate) fn tracking_url_column(table: &str) -> String {
+    format!(
+        "(SELECT d.scheme || '://' || d.hostname FROM tracking_domains d \
+         WHERE d.project_id = {table}.id AND d.status = 'VERIFIED' AND d.removed_at IS NULL) \
+         AS tracking_url"
+    )
+}
+
+fn columns() -> String {
+    format!(
+        "id, name, secret_key, public_key, tracking_mode, created_at, utm, track_text_links, {}",
+        tracking_url_column("projects")
+    )
+}
 
 fn random_key(prefix: &str) -> String {
     let bytes: [u8; 24] = rand::rng().random();
@@ -47,6 +64,7 @@ pub async fn create_tx(tx: &mut Tx, name: &str) -> Result<Project, sqlx::Error> 
         created_at: now_ms(),
         utm: None,
         track_text_links: 0,
+        tracking_url: None,
     };
     sqlx::query(
         "INSERT INTO projects (id, name, secret_key, public_key, tracking_mode, created_at) \
@@ -66,7 +84,8 @@ pub async fn create_tx(tx: &mut Tx, name: &str) -> Result<Project, sqlx::Error> 
 /// The project whose secret or public key this is, and which of the two it was.
 pub async fn by_key(db: &Db, key: &str) -> Result<Option<(Project, bool)>, sqlx::Error> {
     let project: Option<Project> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM projects WHERE secret_key = $1 OR public_key = $1"
+        "SELECT {} FROM projects WHERE secret_key = $1 OR public_key = $1",
+        columns()
     )))
     .bind(key)
     .fetch_optional(&db.read)
@@ -79,7 +98,8 @@ pub async fn by_key(db: &Db, key: &str) -> Result<Option<(Project, bool)>, sqlx:
 
 pub async fn get(db: &Db, id: &str) -> Result<Option<Project>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM projects WHERE id = $1"
+        "SELECT {} FROM projects WHERE id = $1",
+        columns()
     )))
     .bind(id)
     .fetch_optional(&db.read)
@@ -88,7 +108,8 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Project>, sqlx::Error> {
 
 pub async fn list(db: &Db) -> Result<Vec<Project>, sqlx::Error> {
     sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM projects ORDER BY created_at, id"
+        "SELECT {} FROM projects ORDER BY created_at, id",
+        columns()
     )))
     .fetch_all(&db.read)
     .await

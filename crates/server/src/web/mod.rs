@@ -16,6 +16,7 @@ mod campaign_send;
 mod campaigns;
 mod chart;
 mod contacts;
+mod domains;
 mod email_list;
 mod emails;
 mod home;
@@ -114,6 +115,8 @@ pub fn routes() -> Router<AppState> {
             get(settings::tracking).post(settings::save_tracking),
         )
         .route("/settings/links", post(settings::save_links))
+        .route("/settings/domains", get(domains::show).post(domains::add))
+        .route("/settings/domains/{did}/{action}", post(domains::act))
         .route("/settings/keys", get(settings::keys))
         .route("/settings/keys/regenerate", post(settings::regenerate))
         .route("/settings/team", get(team::page).post(team::add))

@@ -34,6 +34,10 @@ pub struct Opts {
     pub machine_min_secs: Option<f64>,
     /// Any other setting.
     pub configure: Option<fn(&mut Settings)>,
+    /// `BEACON_DNS_SERVER` (a `dns::DnsFixture`'s address).
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// `BEACON_PUBLIC_URL` (requests still go to 127.0.0.1, which is Beacon's own host).
+    pub public_url: Option<String>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -50,6 +54,13 @@ pub async fn spawn_with(opts: Opts) -> TestApp {
     settings.machine_min_secs = opts.machine_min_secs.unwrap_or(0.0);
     // Tests stand in for clients at other addresses (Apple's proxies) through a trusted proxy.
     settings.trust_forwarded_for = true;
+    // No test asks a nameserver outside: without a fixture, lookups go to a closed local port.
+    settings.dns_server = opts
+        .dns_server
+        .or_else(|| Some("127.0.0.1:9".parse().unwrap()));
+    if let Some(url) = opts.public_url {
+        settings.public_url = Some(url);
+    }
     if let Some(configure) = opts.configure {
         configure(&mut settings);
     }

@@ -12,6 +12,8 @@ mod contacts;
 mod dashboard;
 mod delivery;
 mod delivery_batch;
+mod dns;
+mod domains;
 mod email_bodies;
 mod errors;
 mod health;

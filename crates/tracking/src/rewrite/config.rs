@@ -78,6 +78,32 @@ impl RewriteConfig {
         }
     }
 
+    /// This config for a send whose tracking URLs use another base (a project's own tracking
+    /// domain): the new base's tracking routes and own pages are never tracked either, and
+    /// every prefix excluded so far stays excluded (links to the service's usual base are
+    /// still its own).
+    ///
+    /// ```
+    /// use beacon_tracking::rewrite::RewriteConfig;
+    /// let service = RewriteConfig::builder("https://t.example.com").build().unwrap();
+    /// let config = service.with_base("https://links.shop.example").unwrap();
+    /// assert_eq!(config.base_url(), "https://links.shop.example");
+    /// assert!(config.never_track_prefixes().contains(&"https://t.example.com/c/".to_string()));
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::BaseUrl`] when the base URL is not absolute http(s).
+    pub fn with_base(&self, base_url: &str) -> Result<Self, ConfigError> {
+        let mut builder = RewriteConfig::builder(base_url)
+            .pixel(self.pixel)
+            .utm(self.utm.clone())
+            .max_href(self.max_href);
+        for prefix in &self.never_track {
+            builder = builder.never_track(prefix.clone());
+        }
+        builder.build()
+    }
+
     /// The campaign parameters added to tracked destinations.
     #[must_use]
     pub fn utm(&self) -> &UtmSet {

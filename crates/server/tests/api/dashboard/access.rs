@@ -48,7 +48,20 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
     )
     .await;
     let wid = workflow["id"].as_str().unwrap().to_string();
-    let keys_before = app.get_json("/v1/project").await["data"].clone();
+    let domain: serde_json::Value = app
+        .post("/v1/domains", &json!({ "hostname": "links.a.example" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let did = domain["data"]["id"].as_str().unwrap().to_string();
+    // The project as it stands, less its domain (which the scheduled DNS check may touch).
+    let project_now = async || {
+        let mut p = app.get_json("/v1/project").await["data"].clone();
+        p.as_object_mut().unwrap().remove("trackingDomain");
+        p
+    };
+    let keys_before = project_now().await;
     let contact_before = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
     // Project B belongs to Bob alone: Alice makes it, makes Bob an owner, and leaves.
     let made = alice
@@ -90,6 +103,7 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
         format!("/p/{a}/settings"),
         format!("/p/{a}/settings/tracking"),
         format!("/p/{a}/settings/keys"),
+        format!("/p/{a}/settings/domains"),
         format!("/p/{a}/settings/team"),
         format!("/p/{a}/settings/project"),
         format!("/p/{a}/campaigns"),
@@ -211,16 +225,27 @@ async fn a_user_of_one_project_finds_nothing_of_another() {
             vec![("role", "MEMBER")],
         ),
         (format!("/p/{b}/settings/team/{alice_id}/remove"), vec![]),
+        (
+            format!("/p/{a}/settings/domains"),
+            vec![("hostname", "links.b.example")],
+        ),
+        (format!("/p/{a}/settings/domains/{did}/verify"), vec![]),
+        (format!("/p/{a}/settings/domains/{did}/remove"), vec![]),
+        (format!("/p/{b}/settings/domains/{did}/remove"), vec![]),
     ];
     for (path, fields) in &forms {
         let r = bob.post(path, &bob_csrf, fields).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "POST {path}");
     }
     // Nothing of A changed.
-    let keys_after = app.get_json("/v1/project").await["data"].clone();
+    let keys_after = project_now().await;
     assert_eq!(keys_before, keys_after);
     let contact_after = app.get_json(&format!("/v1/contacts/{cid}")).await["data"].clone();
     assert_eq!(contact_before, contact_after);
+    assert_eq!(
+        app.get_json("/v1/domains").await["data"][0]["id"],
+        json!(did)
+    );
     assert_eq!(
         app.get_json(&format!("/v1/campaigns/{kid}")).await["data"]["status"],
         "DRAFT"
