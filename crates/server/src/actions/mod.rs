@@ -20,16 +20,23 @@ use crate::error::{ApiError, ApiResult};
 /// headers of pages and CSV files). Returns the trimmed name.
 pub fn check_name(raw: &str) -> ApiResult<String> {
     let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 200 {
+    if name.is_empty() {
         return Err(ApiError::invalid(
             "name",
-            "name must be 1 to 200 characters",
+            "the name is empty: give 1 to 200 characters",
+        ));
+    }
+    let long = name.chars().count();
+    if long > 200 {
+        return Err(ApiError::invalid(
+            "name",
+            format!("the name is {long} characters long: give 1 to 200 characters"),
         ));
     }
     if name.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             "name",
-            "name must not contain control characters (line breaks, tabs, NUL)",
+            "the name must not contain control characters (line breaks, tabs, NUL)",
         ));
     }
     Ok(name.to_string())

@@ -23,8 +23,12 @@ pub fn routes() -> Router<AppState> {
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title}</title></head>\
-         <body style=\"font-family:sans-serif;max-width:32em;margin:4em auto;padding:0 1em\">{body}</body></html>"
+         <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;color:#1d2433;background:#f6f7f9;max-width:32em;\
+         margin:4em auto;padding:0 1em}}main{{background:#fff;border:1px solid #e3e6eb;border-radius:8px;\
+         padding:1.5em}}h1{{font-size:1.4em;margin-top:0}}button{{font:inherit;padding:.5em 1.2em;\
+         border:0;border-radius:6px;background:#2f5bea;color:#fff;cursor:pointer}}</style></head>\
+         <body><main>{body}</main></body></html>"
     );
     let mut r = (status, Html(html)).into_response();
     r.headers_mut().insert(
@@ -68,11 +72,16 @@ async fn confirm_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> ApiResult<Response> {
-    let Some((email, project)) = lookup(&state, &token).await? else {
+    let Some((email, _project)) = lookup(&state, &token).await? else {
         return Ok(invalid());
     };
     let who = beacon_tracking::html::escape(&email.to_email);
-    let from = beacon_tracking::html::escape(&project);
+    // The sender as the recipient saw it in the From line, not the project's internal name.
+    let sender = match &email.from_name {
+        Some(name) => format!("{name} ({})", email.from_email),
+        None => email.from_email.clone(),
+    };
+    let from = beacon_tracking::html::escape(&sender);
     Ok(page(
         StatusCode::OK,
         "Unsubscribe",

@@ -171,7 +171,7 @@ async fn malformed_json_missing_and_wrong_keys() {
     ];
     for (path, body) in named {
         let r = app.post(path, &body).await;
-        assert_eq!(expect(r, 422, "name must").await["field"], "name", "{path}");
+        assert_eq!(expect(r, 422, "the name").await["field"], "name", "{path}");
     }
     app.stop().await;
 }
