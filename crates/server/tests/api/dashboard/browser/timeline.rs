@@ -90,6 +90,15 @@ async fn a_real_open_and_click_appear_on_the_timeline_and_the_preview_records_no
     b.css("iframe.preview").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     b.shot("email").await;
+    // The Emails page lists both, Ada's clicked by a person.
+    b.go_by("nav a[href$='/emails']").await;
+    let rows = b.text("#emails").await;
+    assert!(
+        rows.contains("ada@example.com") && rows.contains("grace@example.com"),
+        "{rows}"
+    );
+    assert!(rows.contains("CLICKED"), "{rows}");
+    b.shot("emails").await;
     // Grace's email, opened in the dashboard with its preview, records nothing.
     b.go_by("nav a[href$='/contacts']").await;
     let grace = b.css("tr[data-contact] a").await;
