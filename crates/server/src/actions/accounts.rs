@@ -11,11 +11,9 @@ use crate::store::{self, Db, memberships, now_ms};
 pub const THROTTLE_FAILURES: i64 = 5;
 pub const THROTTLE_WINDOW_MS: i64 = 60_000;
 
-fn parse_email(raw: &str) -> ApiResult<EmailAddress> {
-    EmailAddress::parse(raw).map_err(|e| ApiError::invalid("email", e.to_string()))
-}
+pub use super::contacts::parse_email;
 
-fn parse_password(raw: &str) -> ApiResult<Password> {
+pub fn parse_password(raw: &str) -> ApiResult<Password> {
     Password::parse(raw).map_err(|e| ApiError::invalid("password", e.to_string()))
 }
 

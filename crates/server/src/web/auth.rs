@@ -105,9 +105,8 @@ pub async fn setup(
         };
         Ok(with_status(status, page))
     };
-    if f.password != f.confirm {
-        let mut errors = Errors::none();
-        errors.add("confirm", "the two passwords differ");
+    let errors = password_errors(Some(&f.email), &f.password, &f.confirm);
+    if !errors.is_empty() {
         return again(errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     match accounts::create_user(&state.db, &f.email, &f.password).await {
@@ -115,6 +114,23 @@ pub async fn setup(
         Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => again(Errors::from_api(&e), e.status()),
     }
+}
+
+/// Every problem of a new account's form at once, each next to its field: the address (when the
+/// form has one) and the password by the account rules, and the confirmation.
+fn password_errors(email: Option<&str>, password: &str, confirm: &str) -> Errors {
+    let mut errors = Errors::none();
+    let problems = [
+        email.and_then(|e| accounts::parse_email(e).err()),
+        accounts::parse_password(password).err(),
+    ];
+    for e in problems.into_iter().flatten() {
+        errors.add(e.field().unwrap_or(""), &e.to_string());
+    }
+    if password != confirm {
+        errors.add("confirm", "the two passwords differ");
+    }
+    errors
 }
 
 #[derive(Template, WebTemplate)]
@@ -263,9 +279,8 @@ pub async fn accept(
         };
         Ok(with_status(status, page))
     };
-    if f.password != f.confirm {
-        let mut errors = Errors::none();
-        errors.add("confirm", "the two passwords differ");
+    let errors = password_errors(None, &f.password, &f.confirm);
+    if !errors.is_empty() {
         return again(errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     match accounts::accept_invitation(&state.db, &token, &f.password).await {

@@ -74,6 +74,10 @@ impl Errors {
         self.0.get(field).map_or("", String::as_str)
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)
     }

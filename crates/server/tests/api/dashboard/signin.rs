@@ -60,6 +60,22 @@ async fn first_start_offers_set_up_once_then_sign_in() {
         )
         .await;
     assert!(differ.text("#confirm-error").contains("differ"));
+    // All at once, each next to its field.
+    let all = v
+        .post(
+            "/setup",
+            &csrf,
+            &[
+                ("email", "nope"),
+                ("password", "short"),
+                ("confirm", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(all.status, 422);
+    for id in ["#email-error", "#password-error", "#confirm-error"] {
+        assert!(all.has(id), "{id}");
+    }
     // The owner is made and signed in, and owns the default project.
     let (owner, pid) = owner(&app).await;
     let home = owner.page(&format!("/p/{pid}")).await;
