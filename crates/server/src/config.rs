@@ -13,11 +13,12 @@ pub use crate::engine::TrackingEngine;
 #[serde(deny_unknown_fields, default)]
 pub struct SettingsArgs {
     /// TOML file with any of these settings (keys as the long flag names, with `_`).
-    #[arg(long, env = "BEACON_CONFIG")]
+    #[arg(long, env = "BEACON_CONFIG", global = true)]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+    // Global, so `beacon user create --database-url …` works as well as before `create`.
     /// Database: sqlite://FILE (default sqlite://beacon.db) or postgres://USER@HOST/DB.
-    #[arg(long, env = "BEACON_DATABASE_URL")]
+    #[arg(long, env = "BEACON_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "BEACON_LISTEN")]
