@@ -239,16 +239,7 @@ async fn edit_page(
     notice: &'static str,
     errors: Errors,
 ) -> PageResult<EditPage> {
-    let probe = Campaign {
-        kind: if form.kind.is_empty() {
-            "MARKETING".into()
-        } else {
-            form.kind.clone()
-        },
-        ..Campaign::default()
-    };
-    let tracking =
-        actions::tracking_note(state, &m.project, &probe).unwrap_or_else(|e| e.to_string());
+    let tracking = tracking_words(state, m, &form.kind);
     Ok(EditPage {
         nav: Nav::new(m, "campaigns"),
         notice,
@@ -273,6 +264,40 @@ fn form_errors(e: &ApiError) -> Errors {
     };
     errors.add(field, &e.to_string());
     errors
+}
+
+/// Whether a campaign of this type (`MARKETING` when empty) will be tracked under the
+/// project's mode, in words.
+fn tracking_words(state: &AppState, m: &Member, kind: &str) -> String {
+    let probe = Campaign {
+        kind: if kind.is_empty() {
+            "MARKETING".into()
+        } else {
+            kind.to_string()
+        },
+        ..Campaign::default()
+    };
+    actions::tracking_note(state, &m.project, &probe).unwrap_or_else(|e| e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct KindQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+/// The editor's tracking note for the type just chosen (htmx swaps it in on change).
+pub async fn tracking_note(
+    State(state): State<AppState>,
+    m: Member,
+    Query(q): Query<KindQuery>,
+) -> PageResult {
+    let words = tracking_words(&state, &m, &q.kind);
+    let html = format!(
+        "<p class=\"hint\" id=\"tracking-note\">Tracking: {}.</p>",
+        beacon_tracking::html::escape(&words)
+    );
+    Ok(axum::response::Html(html).into_response())
 }
 
 pub async fn new_page(State(state): State<AppState>, m: Member) -> PageResult {

@@ -77,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .route("/segments/{sid}/delete", post(segments::delete))
         .route("/campaigns", get(campaigns::list).post(campaigns::create))
         .route("/campaigns/new", get(campaigns::new_page))
+        .route("/campaigns/tracking", get(campaigns::tracking_note))
         .route(
             "/campaigns/{cid}",
             get(campaigns::show).post(campaigns::update),

@@ -333,6 +333,18 @@ async fn the_editor_says_when_a_campaign_will_go_untracked() {
         edit.text("#tracking-note"),
         "Tracking: untracked: TRANSACTIONAL campaigns are not tracked in Marketing-only mode."
     );
+    // The note follows the type as it is picked, before saving (the fragment htmx swaps in).
+    let note = |kind: &'static str| {
+        let v = &v;
+        let url = format!("{list}/tracking?kind={kind}");
+        async move { v.page(&url).await.text("#tracking-note") }
+    };
+    assert_eq!(
+        note("MARKETING").await,
+        "Tracking: tracked: opens and clicks will be recorded."
+    );
+    assert!(note("TRANSACTIONAL").await.contains("untracked"));
+    assert!(edit.has("fieldset[hx-get$='/campaigns/tracking']"));
     app.stop().await;
 }
 
