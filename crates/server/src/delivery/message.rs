@@ -1,9 +1,54 @@
-//! An email row and its bodies as the RFC 5322 message that is handed to the transport.
+//! An email row and its bodies as the RFC 5322 message that is handed to the transport (and,
+//! for the outbox, that message compressed as it is stored).
 
+use std::collections::HashMap;
+
+use anyhow::Context;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::bodies::codec::{CodecError, Packer};
+use crate::store::bodies::{Dictionaries, Stored};
 use crate::store::emails::{Bodies, Email};
+use crate::store::outbox::Packed;
+
+/// A message ready for its transport.
+pub struct Built {
+    pub raw: Vec<u8>,
+    /// For the outbox: the message compressed as it is stored.
+    pub outbox: Option<Packed>,
+}
+
+/// One compressor per dictionary for a batch's outbox messages (a campaign's batch shares one).
+#[derive(Default)]
+pub struct OutboxPackers(HashMap<Option<String>, Packer>);
+
+impl OutboxPackers {
+    /// The message compressed against its email's body dictionary: the message repeats the
+    /// bodies (quoted-printable breaks the repeats into runs of a line or so, which zstd still
+    /// finds), so siblings' messages share most of it too.
+    fn pack(
+        &mut self,
+        raw: &[u8],
+        dictionary_id: Option<&str>,
+        dictionaries: &Dictionaries,
+    ) -> Result<Packed, CodecError> {
+        let key = dictionary_id.map(str::to_string);
+        let packer = match self.0.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let dictionary = dictionary_id.and_then(|id| dictionaries.get(id));
+                e.insert(Packer::new(dictionary.map(Vec::as_slice))?)
+            }
+        };
+        Ok(Packed {
+            dictionary_id: dictionary_id
+                .filter(|id| dictionaries.contains_key(*id))
+                .map(str::to_string),
+            frame: packer.compress(raw)?,
+        })
+    }
+}
 
 /// Our Message-ID: the email id at the sender's domain, so replies and bounces lead back to it.
 pub fn message_id(email: &Email) -> String {
@@ -14,12 +59,40 @@ pub fn message_id(email: &Email) -> String {
     format!("{}@{domain}", email.id)
 }
 
-/// The MIME message. CPU work (a newsletter's ~130 KB of HTML and text are encoded), so callers
-/// run it off the async threads. The bodies are moved in: only the message needs them.
-pub fn build(email: &Email, bodies: Bodies) -> anyhow::Result<Vec<u8>> {
+/// The MIME message from the stored bodies and the batch's attachment sets; with `outbox`, also
+/// compressed. CPU work (a newsletter's ~130 KB of HTML and text are decompressed and encoded),
+/// so callers run it off the async threads.
+pub fn build(
+    email: &Email,
+    stored: Stored,
+    dictionaries: &Dictionaries,
+    sets: &HashMap<String, String>,
+    outbox: Option<&mut OutboxPackers>,
+) -> anyhow::Result<Built> {
+    if stored.purged_at.is_some() {
+        anyhow::bail!("its bodies were removed by retention");
+    }
+    let dictionary_id = stored.dictionary_id.clone();
+    let bodies = stored.decode(dictionaries)?;
+    let attachments = match &email.attachment_set_id {
+        Some(id) => sets
+            .get(id)
+            .with_context(|| format!("its attachments (set {id}) are missing from the store"))?,
+        None => &email.attachments,
+    };
+    let raw = mime(email, bodies, attachments)?;
+    let outbox = match outbox {
+        Some(packers) => Some(packers.pack(&raw, dictionary_id.as_deref(), dictionaries)?),
+        None => None,
+    };
+    Ok(Built { raw, outbox })
+}
+
+/// The bodies are moved in: only the message needs them.
+fn mime(email: &Email, bodies: Bodies, attachments: &str) -> anyhow::Result<Vec<u8>> {
     use beacon_mail::{Attachment, Mailbox, OutgoingMessage};
     let headers: std::collections::BTreeMap<String, String> = serde_json::from_str(&email.headers)?;
-    let attachments: Vec<Value> = serde_json::from_str(&email.attachments)?;
+    let attachments: Vec<Value> = serde_json::from_str(attachments)?;
     let attachments = attachments
         .iter()
         .map(|a| {

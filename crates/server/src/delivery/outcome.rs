@@ -7,7 +7,8 @@ use super::transport::Refused;
 use crate::config::Settings;
 use crate::startup::AppState;
 use crate::store::emails::{self, Email};
-use crate::store::{events, now_ms, outbox};
+use crate::store::outbox::{self, Packed};
+use crate::store::{events, now_ms};
 
 pub enum Outcome {
     /// The transport has the message (for the outbox: once `outbox` is written with this).
@@ -45,11 +46,12 @@ impl Outcome {
     }
 }
 
-/// One email's outcome; `outbox` holds the message when the outbox transport is its hand-off.
+/// One email's outcome; `outbox` holds the message (compressed for storing) when the outbox
+/// transport is its hand-off.
 pub struct Record<'a> {
     pub email: &'a Email,
     pub outcome: Outcome,
-    pub outbox: Option<&'a [u8]>,
+    pub outbox: Option<&'a Packed>,
 }
 
 /// Records every outcome in one transaction (one commit for the batch). If that fails, each is
@@ -106,8 +108,8 @@ async fn record_all(state: &AppState, records: &[Record<'_>]) -> Result<(), sqlx
         let email = r.email;
         match &r.outcome {
             Outcome::Sent { provider_id } => {
-                if let Some(raw) = r.outbox {
-                    outbox::insert(&mut tx, &email.project_id, &email.id, raw).await?;
+                if let Some(message) = r.outbox {
+                    outbox::insert(&mut tx, &email.project_id, &email.id, message).await?;
                 }
                 sent.push((email, provider_id.as_str()));
             }

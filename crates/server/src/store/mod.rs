@@ -5,6 +5,8 @@
 //! are 0/1 and JSON is text. Where the dialects must differ (claiming queued work) the
 //! [`Backend`] says which text to use.
 
+pub mod attachments;
+pub mod bodies;
 pub mod campaigns;
 pub mod checkpoint;
 pub mod contacts;
@@ -16,6 +18,7 @@ pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod link_stats;
+pub mod maintenance;
 pub mod memberships;
 pub mod outbox;
 pub mod projects;
@@ -224,6 +227,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "link_stats",
         include_str!("../../migrations/0016_link_stats.sql"),
     ),
+    (
+        17,
+        "compact_bodies",
+        include_str!("../../migrations/0017_compact_bodies.sql"),
+    ),
 ];
 
 /// A migration's text for `backend`: the byte string type, and statements whose first line is
@@ -308,18 +316,27 @@ fn pool_options(max: u32, sqlite: bool) -> AnyPoolOptions {
             // their own (`checkpoint.rs`). A 16 MB page cache: the fold inserts into the events
             // indexes in random contact order, and with SQLite's 2 MB it re-read index pages
             // (bench/README.md). Statement journals (multi-row statements inside a transaction)
-            // stay in memory, not in temp files.
+            // stay in memory, not in temp files. The WAL is cut back to 64 MB whenever it
+            // starts over (`checkpoint.rs` says when it is emptied).
             sqlx::raw_sql(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                  PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384; \
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;",
             )
             .execute(conn)
             .await?;
             Ok(())
         })
     })
+}
+
+/// `$a, $b, …` for the given parameter numbers.
+pub(crate) fn placeholders(numbers: impl Iterator<Item = usize>) -> String {
+    numbers
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Milliseconds since the Unix epoch: the store's only time type.

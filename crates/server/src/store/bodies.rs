@@ -1,0 +1,160 @@
+//! `email_bodies` and `body_dictionaries`: an email's HTML and text, written once with its row
+//! (migrations/0007), compressed since migrations/0017 (`crate::bodies`).
+//!
+//! A row holds either `packed` (one zstd frame of both bodies, against the dictionary
+//! `dictionary_id` or alone) or, as an older Beacon wrote it, plain `html` and `text` until the
+//! background repacking (`bodies/repack.rs`) gets to it; after retention (`bodies/retention.rs`)
+//! it holds neither, and `purged_at` says when.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use sqlx::AssertSqlSafe;
+
+use super::{Db, Tx, placeholders};
+use crate::bodies::codec;
+use crate::bodies::dictionary::Dictionary;
+
+/// What the message says: the HTML (as tracked and delivered) and the text part.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bodies {
+    pub html: Option<String>,
+    pub text: Option<String>,
+    /// When retention removed both (epoch ms); `None` while they are kept.
+    pub purged_at: Option<i64>,
+}
+
+/// A row of `email_bodies` as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stored {
+    pub email_id: String,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub dictionary_id: Option<String>,
+    pub packed: Option<Vec<u8>>,
+    pub purged_at: Option<i64>,
+}
+
+/// Dictionaries' contents by id, decompressed.
+pub type Dictionaries = HashMap<String, Vec<u8>>;
+
+impl Stored {
+    /// The exact bodies. Errors when the frame or its dictionary is damaged or missing.
+    pub fn decode(self, dictionaries: &Dictionaries) -> anyhow::Result<Bodies> {
+        let Some(packed) = self.packed else {
+            return Ok(Bodies {
+                html: self.html,
+                text: self.text,
+                purged_at: self.purged_at,
+            });
+        };
+        let dictionary = match &self.dictionary_id {
+            Some(id) => Some(
+                dictionaries
+                    .get(id)
+                    .with_context(|| format!("body dictionary {id} is missing"))?
+                    .as_slice(),
+            ),
+            None => None,
+        };
+        let payload = codec::decompress(&packed, dictionary)
+            .with_context(|| format!("email {}'s bodies", self.email_id))?;
+        Ok(codec::from_payload(&payload)?)
+    }
+}
+
+/// Stores an email's packed bodies (in the transaction that inserts its row).
+pub async fn insert(
+    tx: &mut Tx,
+    email_id: &str,
+    dictionary_id: Option<&str>,
+    packed: Vec<u8>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO email_bodies (email_id, dictionary_id, packed) VALUES ($1, $2, $3)")
+        .bind(email_id)
+        .bind(dictionary_id)
+        .bind(packed)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores a dictionary unless it already is (same id, same content).
+pub async fn insert_dictionary(tx: &mut Tx, d: &Dictionary) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO body_dictionaries (id, project_id, content, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&d.id)
+    .bind(&d.project_id)
+    .bind(d.stored.clone())
+    .bind(super::now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The stored rows of these emails (an id without bodies is left out) and the dictionaries
+/// they need. Bodies never change once queued but for retention, so the read pool serves them.
+pub async fn stored(
+    db: &Db,
+    ids: &[&str],
+) -> anyhow::Result<(HashMap<String, Stored>, Dictionaries)> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let sql = format!(
+        "SELECT email_id, html, text, dictionary_id, packed, purged_at FROM email_bodies \
+         WHERE email_id IN ({})",
+        placeholders(1..=ids.len())
+    );
+    let mut query = sqlx::query_as::<_, Stored>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(&db.read).await?;
+    let mut wanted: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.dictionary_id.as_deref())
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let dictionaries = dictionaries(db, &wanted).await?;
+    Ok((
+        rows.into_iter().map(|r| (r.email_id.clone(), r)).collect(),
+        dictionaries,
+    ))
+}
+
+/// The exact bodies of these emails (an id without bodies is left out).
+pub async fn read(db: &Db, ids: &[&str]) -> anyhow::Result<HashMap<String, Bodies>> {
+    let (rows, dictionaries) = stored(db, ids).await?;
+    rows.into_iter()
+        .map(|(id, row)| Ok((id, row.decode(&dictionaries)?)))
+        .collect()
+}
+
+/// These dictionaries' contents, decompressed (a missing id is left out).
+pub async fn dictionaries(db: &Db, ids: &[&str]) -> anyhow::Result<Dictionaries> {
+    if ids.is_empty() {
+        return Ok(Dictionaries::new());
+    }
+    let sql = format!(
+        "SELECT id, content FROM body_dictionaries WHERE id IN ({})",
+        placeholders(1..=ids.len())
+    );
+    let mut query = sqlx::query_as::<_, (String, Vec<u8>)>(AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query
+        .fetch_all(&db.read)
+        .await?
+        .into_iter()
+        .map(|(id, content)| {
+            let content = codec::decompress(&content, None)
+                .with_context(|| format!("body dictionary {id}"))?;
+            Ok((id, content))
+        })
+        .collect()
+}
