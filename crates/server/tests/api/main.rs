@@ -8,6 +8,7 @@ mod binary;
 mod campaign_audience;
 mod campaign_fanout;
 mod campaigns;
+mod compact_bodies;
 mod contacts;
 mod dashboard;
 mod delivery;
