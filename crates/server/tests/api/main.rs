@@ -21,6 +21,7 @@ mod links;
 mod openapi;
 mod plunk;
 mod ratelimit;
+mod retention;
 mod segments;
 mod send;
 mod ses_sending;
