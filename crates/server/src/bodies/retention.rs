@@ -66,9 +66,10 @@ pub fn spawn(state: &AppState, mut stop: watch::Receiver<bool>) -> Option<JoinHa
 /// or being sent when retention reaches it keeps its bodies (it cannot be delivered without).
 pub async fn purge_bodies(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
     let (after_at, after_id) = split_cursor(maintenance::cursor(db, BODIES).await?);
+    // A range on `emails_created (created_at, id)` from the cursor: earlier rows are not read.
     let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
         "SELECT id, created_at, status, attachments FROM emails \
-         WHERE created_at < $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)) \
+         WHERE created_at < $1 AND created_at >= $2 AND (created_at > $2 OR id > $3) \
          ORDER BY created_at, id LIMIT $4",
     )
     .bind(cutoff)

@@ -38,7 +38,7 @@ impl OutboxPackers {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let dictionary = dictionary_id.and_then(|id| dictionaries.get(id));
-                e.insert(Packer::new(dictionary.map(Vec::as_slice))?)
+                e.insert(Packer::new(dictionary.map(|d| d.as_slice()))?)
             }
         };
         Ok(Packed {

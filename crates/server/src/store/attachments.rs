@@ -3,11 +3,9 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context;
-use sqlx::AssertSqlSafe;
-
-use super::{Db, Tx, now_ms, placeholders};
+use super::{Db, Tx, now_ms};
 use crate::bodies::codec;
+use anyhow::Context;
 
 /// Stores a set (a JSON array as text) under `id` (a [`super::new_id`]).
 pub async fn insert(tx: &mut Tx, id: &str, project_id: &str, json: &str) -> anyhow::Result<()> {
@@ -26,26 +24,13 @@ pub async fn insert(tx: &mut Tx, id: &str, project_id: &str, json: &str) -> anyh
 
 /// These sets as JSON text, by id; a set retention removed is left out.
 pub async fn read(db: &Db, ids: &[&str]) -> anyhow::Result<HashMap<String, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT id, packed FROM attachment_sets WHERE id IN ({})",
-        placeholders(1..=ids.len())
-    );
-    let mut query = sqlx::query_as::<_, (String, Vec<u8>)>(AssertSqlSafe(sql));
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query
-        .fetch_all(&db.read)
+    super::bodies::unpacked(db, "attachment_sets", "packed", ids)
         .await?
         .into_iter()
-        .map(|(id, packed)| {
-            let json = codec::decompress(&packed, None)
+        .map(|(id, json)| {
+            let json = String::from_utf8(json)
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .with_context(|| format!("attachment set {id} is damaged"))?;
+                .with_context(|| format!("attachment set {id} is not UTF-8"))?;
             Ok((id, json))
         })
         .collect()

@@ -58,6 +58,8 @@ pub struct Db {
     pub backend: Backend,
     /// SQLite: the connections `checkpoint.rs` uses.
     pub checkpointer: Option<checkpoint::Checkpointer>,
+    /// Body dictionaries read lately (`bodies.rs`).
+    pub dictionaries: bodies::DictionaryCache,
 }
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -111,6 +113,7 @@ impl Db {
                     hits_read,
                     backend,
                     checkpointer: Some(checkpointer),
+                    dictionaries: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -123,6 +126,7 @@ impl Db {
                     hits_read: pool,
                     backend,
                     checkpointer: None,
+                    dictionaries: Default::default(),
                 }
             }
         };

@@ -74,15 +74,7 @@ async fn decode(db: &Db, rows: Vec<Row>) -> anyhow::Result<Vec<OutboxMessage>> {
             let raw = match &r.packed {
                 None => r.raw,
                 Some(frame) => {
-                    let dictionary = match &r.dictionary_id {
-                        Some(id) => Some(
-                            dictionaries
-                                .get(id)
-                                .with_context(|| format!("body dictionary {id} is missing"))?
-                                .as_slice(),
-                        ),
-                        None => None,
-                    };
+                    let dictionary = bodies::needed(&dictionaries, r.dictionary_id.as_deref())?;
                     codec::decompress(frame, dictionary)
                         .with_context(|| format!("outbox message {}", r.email_id))?
                 }
