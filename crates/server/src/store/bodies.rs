@@ -131,13 +131,8 @@ pub async fn stored(
         query = query.bind(*id);
     }
     let rows = query.fetch_all(&db.read).await?;
-    let mut wanted: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.dictionary_id.as_deref())
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let dictionaries = dictionaries(db, &wanted).await?;
+    let dictionaries =
+        dictionaries(db, rows.iter().filter_map(|r| r.dictionary_id.as_deref())).await?;
     Ok((
         rows.into_iter().map(|r| (r.email_id.clone(), r)).collect(),
         dictionaries,
@@ -152,18 +147,24 @@ pub async fn read(db: &Db, ids: &[&str]) -> anyhow::Result<HashMap<String, Bodie
         .collect()
 }
 
-/// These dictionaries' contents, decompressed (a missing id is left out): from the cache, or
-/// read and then cached.
-pub async fn dictionaries(db: &Db, ids: &[&str]) -> anyhow::Result<Dictionaries> {
+/// These dictionaries' contents, decompressed (a missing id is left out, a repeated one read
+/// once): from the cache, or read and then cached.
+pub async fn dictionaries<'a>(
+    db: &Db,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> anyhow::Result<Dictionaries> {
+    let mut ids: Vec<&str> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
     let cache = &db.dictionaries.0;
     let mut found = Dictionaries::new();
     let mut missing = Vec::new();
     {
         let cached = cache.lock().unwrap_or_else(|p| p.into_inner());
         for id in ids {
-            match cached.get(*id) {
+            match cached.get(id) {
                 Some(content) => drop(found.insert(id.to_string(), content.clone())),
-                None => missing.push(*id),
+                None => missing.push(id),
             }
         }
     }

@@ -62,13 +62,8 @@ pub async fn insert(
 
 /// Rows as read, with their messages decompressed (one query for the dictionaries they need).
 async fn decode(db: &Db, rows: Vec<Row>) -> anyhow::Result<Vec<OutboxMessage>> {
-    let mut wanted: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r.dictionary_id.as_deref())
-        .collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let dictionaries = bodies::dictionaries(db, &wanted).await?;
+    let dictionaries =
+        bodies::dictionaries(db, rows.iter().filter_map(|r| r.dictionary_id.as_deref())).await?;
     rows.into_iter()
         .map(|r| {
             let raw = match &r.packed {
