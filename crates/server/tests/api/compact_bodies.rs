@@ -7,6 +7,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
+use crate::retention::count;
 
 /// A few KB of HTML with links, a placeholder and characters outside ASCII.
 fn newsletter(n: usize) -> String {
@@ -74,17 +75,13 @@ async fn every_reader_gets_the_exact_bodies_back() {
         }
     }
     let db = Db::connect(&app.db_url).await.unwrap();
-    let plain: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM email_bodies WHERE html IS NOT NULL OR text IS NOT NULL OR packed IS NULL")
-            .fetch_one(&db.read)
-            .await
-            .unwrap();
+    let plain = count(&db, "SELECT COUNT(*) FROM email_bodies WHERE html IS NOT NULL OR text IS NOT NULL OR packed IS NULL").await;
     assert_eq!(plain, 0);
-    let outbox_plain: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE packed IS NULL OR LENGTH(raw) > 0")
-            .fetch_one(&db.read)
-            .await
-            .unwrap();
+    let outbox_plain = count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE packed IS NULL OR LENGTH(raw) > 0",
+    )
+    .await;
     assert_eq!(outbox_plain, 0);
     db.close().await;
     app.stop().await;
@@ -157,10 +154,7 @@ async fn siblings_share_a_dictionary_and_a_lone_send_is_compressed_alone() {
         "{shared} against the dictionary, {alone} alone"
     );
     assert!(alone * 3 < stored, "{alone} alone for {stored} bytes");
-    let dictionaries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM body_dictionaries")
-        .fetch_one(&db.read)
-        .await
-        .unwrap();
+    let dictionaries = count(&db, "SELECT COUNT(*) FROM body_dictionaries").await;
     assert_eq!(dictionaries, 1);
     db.close().await;
     app.stop().await;
@@ -185,15 +179,9 @@ async fn attachments_are_stored_once_per_send_request() {
         assert_eq!(part.contents(), b"%PDF-1.4\n");
     }
     let db = Db::connect(&app.db_url).await.unwrap();
-    let sets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachment_sets")
-        .fetch_one(&db.read)
-        .await
-        .unwrap();
+    let sets = count(&db, "SELECT COUNT(*) FROM attachment_sets").await;
     assert_eq!(sets, 1);
-    let in_rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM emails WHERE attachments <> '[]'")
-        .fetch_one(&db.read)
-        .await
-        .unwrap();
+    let in_rows = count(&db, "SELECT COUNT(*) FROM emails WHERE attachments <> '[]'").await;
     assert_eq!(in_rows, 0);
     db.close().await;
     app.stop().await;

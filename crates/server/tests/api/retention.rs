@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::helpers::{Opts, TestApp, fresh_database, spawn_with};
 use crate::tracking::{BROWSER, hit, tracking_urls};
 
-async fn count(db: &Db, sql: &str) -> i64 {
+/// One number from the database (a `COUNT(*)`).
+pub async fn count(db: &Db, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_one(&db.read)
         .await
