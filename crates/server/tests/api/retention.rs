@@ -103,6 +103,14 @@ async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
     assert!(open["data"].get("userAgent").is_none(), "{open}");
     assert!(open["data"].get("ip").is_none(), "{open}");
     assert_eq!(open["data"]["emailId"], ids[0].as_str(), "{open}");
+    // The dashboard's page of the email says so too.
+    let (visitor, pid) = crate::dashboard::owner(&app).await;
+    let page = visitor.page(&format!("/p/{pid}/emails/{}", ids[0])).await;
+    assert!(
+        page.text("#body-removed").contains("Removed by retention"),
+        "{:?}",
+        page.text("main")
+    );
     // A send after the purge is kept (its email is younger than the cutoff was).
     let fresh = app
         .send(&json!({ "to": "new@example.com", "subject": "New", "body": "<p>New</p>" }))
