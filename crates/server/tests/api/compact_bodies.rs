@@ -154,6 +154,36 @@ async fn siblings_share_a_dictionary_and_a_lone_send_is_compressed_alone() {
         "{shared} against the dictionary, {alone} alone"
     );
     assert!(alone * 3 < stored, "{alone} alone for {stored} bytes");
+    // The outbox's MIME message, against the same dictionary (quoted-printable breaks the
+    // repeats into line-sized runs) and alone.
+    for id in [&ids[1], &lone] {
+        app.wait_status(id, "SENT").await;
+    }
+    let message = |id: String| {
+        let read = db.read.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT LENGTH(packed), LENGTH(raw) FROM outbox WHERE email_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&read)
+            .await
+            .unwrap()
+        }
+    };
+    let ((shared_mime, _), (alone_mime, _)) =
+        (message(ids[1].clone()).await, message(lone.clone()).await);
+    let mime = app
+        .get(&format!("/v1/outbox/{}", ids[1]))
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    eprintln!(
+        "{mime} bytes of MIME: {shared_mime} stored against the dictionary, {alone_mime} alone"
+    );
+    assert!(shared_mime < alone_mime, "{shared_mime} vs {alone_mime}");
     let dictionaries = count(&db, "SELECT COUNT(*) FROM body_dictionaries").await;
     assert_eq!(dictionaries, 1);
     db.close().await;
