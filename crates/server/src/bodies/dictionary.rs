@@ -7,7 +7,7 @@
 //! every run of a workflow step or send of a template with the same content, shares one row of
 //! `body_dictionaries`, itself compressed alone.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
@@ -27,7 +27,7 @@ pub struct Dictionary {
 /// after another.
 #[derive(Debug)]
 pub struct BodyPacker {
-    dictionary: Option<Dictionary>,
+    dictionary: Option<Arc<Dictionary>>,
     packer: Mutex<Packer>,
 }
 
@@ -52,28 +52,33 @@ impl BodyPacker {
             .map(|b| format!("{b:02x}"))
             .collect();
         Ok(BodyPacker {
-            dictionary: Some(Dictionary {
+            dictionary: Some(Arc::new(Dictionary {
                 id,
                 project_id: project_id.to_string(),
                 stored: codec::compress(content, None)?,
-            }),
+            })),
             packer: Mutex::new(Packer::new(Some(content))?),
         })
     }
 
     /// The dictionary to store before the first email packed with it (`None` when alone).
-    pub fn dictionary(&self) -> Option<&Dictionary> {
+    pub fn dictionary(&self) -> Option<&Arc<Dictionary>> {
         self.dictionary.as_ref()
     }
 
     /// The frame to store for `bodies`, and the id of the dictionary it needs.
     pub fn pack(&self, bodies: &Bodies) -> Result<(Option<&str>, Vec<u8>), CodecError> {
-        let payload = codec::payload(bodies);
+        self.pack_bytes(&codec::payload(bodies))
+    }
+
+    /// The frame to store for any bytes (an outbox message), and the id of the dictionary it
+    /// needs.
+    pub fn pack_bytes(&self, data: &[u8]) -> Result<(Option<&str>, Vec<u8>), CodecError> {
         let frame = self
             .packer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .compress(&payload)?;
+            .compress(data)?;
         Ok((self.dictionary.as_ref().map(|d| d.id.as_str()), frame))
     }
 }

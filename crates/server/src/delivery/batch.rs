@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use tokio::task::JoinSet;
 
-use super::message::{self, Built};
+use super::message::{self, Built, OutboxPackers};
 use super::outcome::{self, Outcome, Record};
 use super::transport::{Refused, Relay, Transport};
 use crate::startup::AppState;
@@ -41,7 +41,13 @@ async fn read_inputs(db: &Db, claimed: &[Email]) -> anyhow::Result<Inputs> {
     })
 }
 
-pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email>) {
+/// `packers`: the worker's outbox compressors (`message::OutboxPackers`), kept across batches.
+pub async fn deliver(
+    state: &AppState,
+    transport: &Transport,
+    claimed: Vec<Email>,
+    packers: &mut OutboxPackers,
+) {
     let inputs = match read_inputs(&state.db, &claimed).await {
         Ok(inputs) => inputs,
         Err(e) => {
@@ -66,16 +72,22 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
             return;
         }
     };
-    let for_outbox = matches!(transport, Transport::Outbox);
-    let built =
-        match tokio::task::spawn_blocking(move || build_all(claimed, inputs, for_outbox)).await {
-            Ok(built) => built,
-            Err(e) => {
-                // Only a panic in the MIME builder: the batch stays SENDING until its lease ends.
-                tracing::error!(error = %e, "building a batch of messages failed");
-                return;
+    // The worker's outbox compressors go along with the build, and come back.
+    let outbox = matches!(transport, Transport::Outbox).then(|| std::mem::take(packers));
+    let built = match tokio::task::spawn_blocking(move || build_all(claimed, inputs, outbox)).await
+    {
+        Ok((built, outbox)) => {
+            if let Some(outbox) = outbox {
+                *packers = outbox;
             }
-        };
+            built
+        }
+        Err(e) => {
+            // Only a panic in the MIME builder: the batch stays SENDING until its lease ends.
+            tracing::error!(error = %e, "building a batch of messages failed");
+            return;
+        }
+    };
     let mut ready = Vec::with_capacity(built.len());
     let mut unbuildable = Vec::new();
     for (email, built) in built {
@@ -117,13 +129,14 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
     }
 }
 
+type BuiltBatch = (Vec<(Email, anyhow::Result<Built>)>, Option<OutboxPackers>);
+
 fn build_all(
     claimed: Vec<Email>,
     mut inputs: Inputs,
-    for_outbox: bool,
-) -> Vec<(Email, anyhow::Result<Built>)> {
-    let mut packers = message::OutboxPackers::default();
-    claimed
+    mut outbox: Option<OutboxPackers>,
+) -> BuiltBatch {
+    let built = claimed
         .into_iter()
         .map(|email| {
             // Written with the row in one transaction, so missing bodies mean a damaged store:
@@ -134,13 +147,14 @@ fn build_all(
                     stored,
                     &inputs.dictionaries,
                     &inputs.attachments,
-                    for_outbox.then_some(&mut packers),
+                    outbox.as_mut(),
                 ),
                 None => Err(anyhow::anyhow!("its bodies are missing from the store")),
             };
             (email, built)
         })
-        .collect()
+        .collect();
+    (built, outbox)
 }
 
 async fn hand_over(state: &AppState, relay: &Relay, ready: Vec<(Email, Built)>) {

@@ -2,13 +2,15 @@
 //! for the outbox, that message compressed as it is stored).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use anyhow::Context;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::bodies::codec::{CodecError, Packer};
-use crate::store::bodies::{Dictionaries, Stored};
+use crate::bodies::codec;
+use crate::bodies::dictionary::BodyPacker;
+use crate::store::bodies::{self, Dictionaries, Stored};
 use crate::store::emails::{Bodies, Email};
 use crate::store::outbox::Packed;
 
@@ -19,33 +21,50 @@ pub struct Built {
     pub outbox: Option<Packed>,
 }
 
-/// One compressor per dictionary for a batch's outbox messages (a campaign's batch shares one).
+/// A worker's compressors for outbox messages, one per body dictionary (so one per campaign).
+/// A message is compressed against a sibling's message: the first message a worker builds for
+/// a body dictionary, rebuilt from that dictionary's content (the prepared content rendered for
+/// no one), becomes a dictionary of its own. Against the body dictionary itself a message saves
+/// little (quoted-printable escapes and line breaks split every repeat); against a sibling's
+/// message the line breaks fall alike. Kept across batches (a few dictionaries at a time).
 #[derive(Default)]
-pub struct OutboxPackers(HashMap<Option<String>, Packer>);
+pub struct OutboxPackers(HashMap<Option<String>, Arc<BodyPacker>>);
+
+/// Body dictionaries a worker keeps an outbox compressor for.
+const OUTBOX_PACKERS: usize = 8;
 
 impl OutboxPackers {
-    /// The message compressed against its email's body dictionary: the message repeats the
-    /// bodies (quoted-printable breaks the repeats into runs of a line or so, which zstd still
-    /// finds), so siblings' messages share most of it too.
     fn pack(
         &mut self,
+        email: &Email,
         raw: &[u8],
         dictionary_id: Option<&str>,
         dictionaries: &Dictionaries,
-    ) -> Result<Packed, CodecError> {
+    ) -> anyhow::Result<Packed> {
         let key = dictionary_id.map(str::to_string);
-        let packer = match self.0.entry(key) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let dictionary = dictionary_id.and_then(|id| dictionaries.get(id));
-                e.insert(Packer::new(dictionary.map(|d| d.as_slice()))?)
+        let packer = match self.0.get(&key) {
+            Some(packer) => packer.clone(),
+            None => {
+                let sample = bodies::needed(dictionaries, dictionary_id)?;
+                let packer = match sample {
+                    Some(sample) => {
+                        let sample = mime(email, codec::from_payload(sample)?, "[]")?;
+                        BodyPacker::shared(&email.project_id, &sample)?
+                    }
+                    None => BodyPacker::alone()?,
+                };
+                if self.0.len() >= OUTBOX_PACKERS {
+                    self.0.clear();
+                }
+                let packer = Arc::new(packer);
+                self.0.insert(key, packer.clone());
+                packer
             }
         };
+        let (_, frame) = packer.pack_bytes(raw)?;
         Ok(Packed {
-            dictionary_id: dictionary_id
-                .filter(|id| dictionaries.contains_key(*id))
-                .map(str::to_string),
-            frame: packer.compress(raw)?,
+            dictionary: packer.dictionary().cloned(),
+            frame,
         })
     }
 }
@@ -82,7 +101,7 @@ pub fn build(
     };
     let raw = mime(email, bodies, attachments)?;
     let outbox = match outbox {
-        Some(packers) => Some(packers.pack(&raw, dictionary_id.as_deref(), dictionaries)?),
+        Some(packers) => Some(packers.pack(email, &raw, dictionary_id.as_deref(), dictionaries)?),
         None => None,
     };
     Ok(Built { raw, outbox })

@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::startup::AppState;
 use crate::store::emails::{self, Email};
 use crate::store::outbox::{self, Packed};
-use crate::store::{events, now_ms};
+use crate::store::{bodies, events, now_ms};
 
 pub enum Outcome {
     /// The transport has the message (for the outbox: once `outbox` is written with this).
@@ -102,6 +102,16 @@ pub async fn record(state: &AppState, records: Vec<Record<'_>>) {
 
 async fn record_all(state: &AppState, records: &[Record<'_>]) -> Result<(), sqlx::Error> {
     let mut tx = state.db.begin().await?;
+    // The outbox messages' dictionaries first (each once; a no-op when stored already).
+    let mut dictionaries: Vec<_> = records
+        .iter()
+        .filter_map(|r| r.outbox.and_then(|m| m.dictionary.as_ref()))
+        .collect();
+    dictionaries.sort_by(|a, b| a.id.cmp(&b.id));
+    dictionaries.dedup_by(|a, b| a.id == b.id);
+    for d in dictionaries {
+        bodies::insert_dictionary(&mut tx, d).await?;
+    }
     // The usual outcome, SENT, is two statements for the whole group.
     let mut sent = Vec::new();
     for r in records {

@@ -2,11 +2,14 @@
 //! its email's body dictionary (migrations/0017; `raw` holds messages an older Beacon stored
 //! until the background repacking compresses them).
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use sqlx::AssertSqlSafe;
 
 use super::{Db, Tx, bodies, now_ms};
 use crate::bodies::codec;
+use crate::bodies::dictionary::Dictionary;
 
 /// A message as it is read: `raw` is the exact message.
 #[derive(Debug, Clone)]
@@ -17,10 +20,11 @@ pub struct OutboxMessage {
     pub created_at: i64,
 }
 
-/// A message compressed for storing: one zstd frame, against a body dictionary or alone.
+/// A message compressed for storing: one zstd frame, against a dictionary or alone.
 #[derive(Debug, Clone)]
 pub struct Packed {
-    pub dictionary_id: Option<String>,
+    /// Stored (if it is not yet) in the transaction that stores the message.
+    pub dictionary: Option<Arc<Dictionary>>,
     pub frame: Vec<u8>,
 }
 
@@ -52,7 +56,7 @@ pub async fn insert(
     .bind(email_id)
     .bind(project_id)
     .bind(Vec::<u8>::new())
-    .bind(&message.dictionary_id)
+    .bind(message.dictionary.as_ref().map(|d| d.id.as_str()))
     .bind(message.frame.clone())
     .bind(now_ms())
     .execute(&mut **tx)
