@@ -7,6 +7,7 @@
 -- a workflow step, a template or a multi-recipient send; itself compressed alone. The id is a
 -- hash of the project and the content. Emails name it without a foreign key: a project's
 -- deletion removes its emails and its dictionaries in whatever order the cascade takes.
+-- Retention removes a dictionary once nothing names it.
 CREATE TABLE body_dictionaries (
     id         TEXT PRIMARY KEY,
     project_id TEXT   NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -19,11 +20,14 @@ CREATE TABLE body_dictionaries (
 ALTER TABLE email_bodies ADD COLUMN dictionary_id TEXT;
 ALTER TABLE email_bodies ADD COLUMN packed BLOB NULL;
 ALTER TABLE email_bodies ADD COLUMN purged_at BIGINT;
+-- Retention removes a dictionary once no row names it.
+CREATE INDEX email_bodies_dictionary ON email_bodies (dictionary_id) WHERE dictionary_id IS NOT NULL;
 
 -- The outbox transport's message, compressed against its email's dictionary; `raw` stays for
 -- messages not yet repacked (new rows leave it empty).
 ALTER TABLE outbox ADD COLUMN dictionary_id TEXT;
 ALTER TABLE outbox ADD COLUMN packed BLOB NULL;
+CREATE INDEX outbox_dictionary ON outbox (dictionary_id) WHERE dictionary_id IS NOT NULL;
 
 -- A send request's attachments, stored once for all its recipients (they were a copy in each
 -- email's row, rewritten with every status change), compressed alone.

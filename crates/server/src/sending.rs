@@ -126,6 +126,7 @@ pub async fn queue(
 pub struct PreparedSend {
     content: Prepared,
     packer: BodyPacker,
+    backend: store::Backend,
 }
 
 /// The content of `c` prepared for rendering (see [`Prepared`]) and for storing the bodies of
@@ -151,14 +152,18 @@ pub fn prepare(state: &AppState, project_id: &str, c: &Compose<'_>) -> ApiResult
         None => BodyPacker::alone(),
     }
     .map_err(anyhow::Error::from)?;
-    Ok(PreparedSend { content, packer })
+    Ok(PreparedSend {
+        content,
+        packer,
+        backend: state.db.backend,
+    })
 }
 
 /// Stores the dictionary of `prepared`'s emails if it is not yet: once in each transaction
 /// that queues them, before the first.
 pub async fn store_dictionary(tx: &mut Tx, prepared: &PreparedSend) -> Result<(), sqlx::Error> {
     match prepared.packer.dictionary() {
-        Some(d) => bodies::insert_dictionary(tx, d).await,
+        Some(d) => bodies::insert_dictionary(tx, prepared.backend, d).await,
         None => Ok(()),
     }
 }
@@ -172,7 +177,9 @@ pub async fn queue_prepared(
     c: &Compose<'_>,
     prepared: &PreparedSend,
 ) -> ApiResult<emails::Email> {
-    let PreparedSend { content, packer } = prepared;
+    let PreparedSend {
+        content, packer, ..
+    } = prepared;
     let mut vars = contact.data_map();
     vars.extend(c.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     vars.entry("email")

@@ -97,7 +97,7 @@ pub async fn repack_bodies(
     let mut tx = db.begin().await?;
     for packer in fresh.values() {
         if let Some(d) = packer.dictionary() {
-            bodies::insert_dictionary(&mut tx, d).await?;
+            bodies::insert_dictionary(&mut tx, db.backend, d).await?;
         }
     }
     for (email_id, dictionary_id, frame) in packed {

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::startup::AppState;
-use crate::store::{self, Backend, Db, maintenance, placeholders};
+use crate::store::{self, Backend, Db, bodies, maintenance, placeholders};
 
 /// Rows per batch.
 pub const BATCH: usize = 200;
@@ -91,6 +91,8 @@ pub async fn purge_bodies(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
         .filter(|(_, _, status, a)| status != "PENDING" && status != "SENDING" && a != "[]")
         .map(|(id, ..)| id.as_str())
         .collect();
+    // The dictionaries these rows name: removed below once nothing names them.
+    let dictionaries = named_dictionaries(db, &done).await?;
     let now = store::now_ms();
     let mut tx = db.begin().await?;
     if !done.is_empty() {
@@ -140,9 +142,28 @@ pub async fn purge_bodies(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
     .bind(BATCH as i64)
     .execute(&mut *tx)
     .await?;
+    bodies::remove_unused_dictionaries(&mut tx, &dictionaries, cutoff).await?;
     tx.commit().await?;
     maintenance::save(db, BODIES, &format!("{last_at}/{last_id}")).await?;
     Ok(rows.len())
+}
+
+/// The dictionaries the bodies and outbox messages of these emails name.
+async fn named_dictionaries(db: &Db, ids: &[&str]) -> Result<Vec<String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = placeholders(1..=ids.len());
+    let sql = format!(
+        "SELECT dictionary_id FROM email_bodies WHERE email_id IN ({list}) \
+         AND dictionary_id IS NOT NULL UNION \
+         SELECT dictionary_id FROM outbox WHERE email_id IN ({list}) AND dictionary_id IS NOT NULL"
+    );
+    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(&db.read).await
 }
 
 /// One batch of hit client retention: open and click events created before `cutoff` lose

@@ -110,7 +110,7 @@ async fn record_all(state: &AppState, records: &[Record<'_>]) -> Result<(), sqlx
     dictionaries.sort_by(|a, b| a.id.cmp(&b.id));
     dictionaries.dedup_by(|a, b| a.id == b.id);
     for d in dictionaries {
-        bodies::insert_dictionary(&mut tx, d).await?;
+        bodies::insert_dictionary(&mut tx, state.db.backend, d).await?;
     }
     // The usual outcome, SENT, is two statements for the whole group.
     let mut sent = Vec::new();

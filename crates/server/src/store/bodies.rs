@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use sqlx::AssertSqlSafe;
 
-use super::{Db, Tx, placeholders};
+use super::{Backend, Db, Tx, placeholders};
 use crate::bodies::codec;
 use crate::bodies::dictionary::Dictionary;
 
@@ -97,18 +97,57 @@ pub async fn insert(
     Ok(())
 }
 
-/// Stores a dictionary unless it already is (same id, same content).
-pub async fn insert_dictionary(tx: &mut Tx, d: &Dictionary) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Stores a dictionary unless it already is (same id, same content), before the emails (or
+/// outbox messages) that name it, in their transaction.
+///
+/// On PostgreSQL an existing row is touched (`created_at`), which locks it until the
+/// transaction ends: retention (`bodies/retention.rs`) removes only dictionaries older than its
+/// cutoff that nothing names, and a concurrent send of the same content would otherwise name a
+/// row retention is removing. On SQLite transactions never overlap (one writer), and a touch
+/// would rewrite the whole row.
+pub async fn insert_dictionary(
+    tx: &mut Tx,
+    backend: Backend,
+    d: &Dictionary,
+) -> Result<(), sqlx::Error> {
+    let on_conflict = match backend {
+        Backend::Sqlite => "DO NOTHING",
+        Backend::Postgres => "DO UPDATE SET created_at = excluded.created_at",
+    };
+    sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO body_dictionaries (id, project_id, content, created_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-    )
+         VALUES ($1, $2, $3, $4) ON CONFLICT (id) {on_conflict}"
+    )))
     .bind(&d.id)
     .bind(&d.project_id)
     .bind(d.stored.clone())
     .bind(super::now_ms())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Removes these dictionaries where nothing names them any more and they are older than
+/// `cutoff` (retention, after emptying the rows that named them).
+pub async fn remove_unused_dictionaries(
+    tx: &mut Tx,
+    ids: &[String],
+    cutoff: i64,
+) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "DELETE FROM body_dictionaries WHERE created_at < $1 AND id IN ({}) \
+         AND NOT EXISTS (SELECT 1 FROM email_bodies WHERE dictionary_id = body_dictionaries.id) \
+         AND NOT EXISTS (SELECT 1 FROM outbox WHERE dictionary_id = body_dictionaries.id)",
+        placeholders(2..=ids.len() + 1)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(cutoff);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 

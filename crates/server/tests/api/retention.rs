@@ -50,6 +50,9 @@ async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
     let email = app.wait_status(&ids[0], "SENT").await;
     app.wait_status(&ids[1], "SENT").await;
     let pixel = tracking_urls(&app, email["html"].as_str().unwrap(), "/o/").remove(0);
+    let db = Db::connect(&app.db_url).await.unwrap();
+    assert!(count(&db, "SELECT COUNT(*) FROM body_dictionaries").await >= 2);
+    db.close().await;
     assert_eq!(hit(&app, &pixel, BROWSER).await.status(), 200);
     let contact = email["contact"].as_str().unwrap().to_string();
     let open = app.event(&contact, "email.open").await;
@@ -92,6 +95,11 @@ async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(count(&db, "SELECT COUNT(*) FROM attachment_sets").await, 0);
+    // The two shared a dictionary (and their outbox messages one): nothing names them now.
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM body_dictionaries").await,
+        0
+    );
     let mut open = Value::Null;
     for _ in 0..100 {
         open = app.event(&contact, "email.open").await;
