@@ -7,13 +7,14 @@ Environment: BENCH_SECS (wrk seconds per tracking run, default 4), BENCH_ROUNDS 
 rounds, default 2), BENCH_SEND_SECS (wrk seconds on /v1/send, default 10, at most 20),
 BENCH_RECIPIENTS (campaign size, default 100000), BENCH_PG (postgres base URL, default
 postgres://postgres@127.0.0.1:5432), BENCH_SKIP (comma list of: pg,campaign,segments,pages,verdicts),
+BENCH_ONLY (comma list of step names to run alone, e.g. `campaign sqlite,campaign postgres,sending`),
 BENCH_REWRITE_EXE (the built criterion bench; run.sh sets it, else `cargo bench` builds it).
 """
 import json, os, re, signal, socket, sqlite3, subprocess, sys, time
 
 sys.dont_write_bytecode = True  # no bench/__pycache__ left in the tree
 from harness import (BIN, LUA_PATHS, ROOT, TMP, Beacon, Rss, Store, cleanup, free_port, http,  # noqa: E402
-                     log, lua, spawn, start_nginx, stop, wait_listening, wrk)
+                     log, lua, psql, spawn, start_nginx, stop, wait_listening, wrk)
 from report import write  # noqa: E402  (bench/report.py)
 
 NEWSLETTER = os.path.join(ROOT, "crates", "tracking", "benches", "newsletter.html")
@@ -24,6 +25,7 @@ GC_SECS = 1  # per batch size; the fold then gets 3x that
 SEND_SECS = min(int(os.environ.get("BENCH_SEND_SECS", "10")), 20)
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "100000"))
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 R = {"rows": [], "notes": []}
 
 
@@ -162,23 +164,44 @@ def rendering():
     R["render_lib"] = json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def campaign():
-    """End to end: 100k contacts, one campaign with the 60 KB newsletter, /send, until SENT."""
-    store = Store("sqlite", "campaign")
+def store_size(store):
+    """Bytes the database takes: SQLite's file and its WAL (and the hits backlog beside them),
+    PostgreSQL's pg_database_size."""
+    if store.backend == "sqlite":
+        return sum(os.path.getsize(store.path + suf) for suf in ("", "-wal", "-hits", "-hits-wal")
+                   if os.path.exists(store.path + suf))
+    return store.scalar("SELECT pg_database_size(current_database())")
+
+
+def seed_contacts(store, project, n):
+    now = int(time.time() * 1000)
+    if store.backend == "postgres":
+        psql(f"INSERT INTO contacts (id, project_id, email, subscribed, data, created_at, updated_at) "
+             f"SELECT '01900000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'), '{project}', "
+             f"'user' || i || '@example.com', 1, '{{\"first_name\": \"Ada' || i || '\"}}', {now}, {now} "
+             f"FROM generate_series(0, {n - 1}) AS i", store.db)
+        return
+    c = sqlite3.connect(store.path)
+    c.executemany(
+        "INSERT INTO contacts (id, project_id, email, subscribed, data, created_at, updated_at) "
+        "VALUES (?, ?, ?, 1, ?, ?, ?)",
+        (("01900000-0000-7000-8000-" + f"{i:012x}", project,
+          f"user{i}@example.com", json.dumps({"first_name": f"Ada{i}"}), now, now)
+         for i in range(n)))
+    c.commit()
+    c.close()
+
+
+def campaign(backend):
+    """End to end: 100k contacts, one campaign with the 60 KB newsletter, /send, until SENT; how
+    much the database grew, and reading an email's bodies afterwards."""
+    store = Store(backend, "campaign")
     b, mute = Beacon(store, BEACON_WORKERS=1), None
     try:
-        b.close()  # seed the contacts straight into the file while no server runs
-        c = sqlite3.connect(store.path)
-        project = c.execute("SELECT id FROM projects LIMIT 1").fetchone()[0]
-        now = int(time.time() * 1000)
-        c.executemany(
-            "INSERT INTO contacts (id, project_id, email, subscribed, data, created_at, updated_at) "
-            "VALUES (?, ?, ?, 1, ?, ?, ?)",
-            ((f"0190{i:028x}"[:8] + "-" + f"{i:012x}"[:4] + "-7000-8000-" + f"{i:012x}", project,
-              f"user{i}@example.com", json.dumps({"first_name": f"Ada{i}"}), now, now)
-             for i in range(RECIPIENTS)))
-        c.commit()
-        c.close()
+        b.close()  # seed the contacts straight into the database while no server runs
+        project = (psql("SELECT id FROM projects LIMIT 1", store.db) if backend == "postgres"
+                   else sqlite3.connect(store.path).execute("SELECT id FROM projects LIMIT 1").fetchone()[0])
+        seed_contacts(store, project, RECIPIENTS)
         # This measures rendering and queueing, not delivery. The relay is a socket that is
         # listened on but never accepted: the one worker's connections wait for a greeting
         # (30 s timeout) with a single batch, instead of failing batch after batch at full
@@ -193,6 +216,8 @@ def campaign():
         camp = http("POST", b.base + "/v1/campaigns", b.sk, {
             "name": "bench", "subject": "News for {{first_name}}", "body": body,
             "from": "news@example.com", "audience": {"all": True}})["data"]
+        time.sleep(1)  # the WAL of the start-up writes is emptied once idle
+        size0 = store_size(store)
         rss = Rss(b.p.pid)
         t0 = time.time()
         http("POST", f"{b.base}/v1/campaigns/{camp['id']}/send", b.sk, {})
@@ -204,12 +229,27 @@ def campaign():
                 break
             time.sleep(0.25)
         secs = time.time() - t0
-        R["campaign"] = {"recipients": n, "status": status, "secs": secs, "per_s": n / secs,
-                         "rss_mb": rss.done(),
-                         "db_mb": round(os.path.getsize(store.path) / 2**20)}
-        log(f"campaign: {n} in {secs:.1f}s ({status})")
-    finally:
+        grown_at_end = store_size(store) - size0
+        time.sleep(2)  # idle: the WAL is checkpointed and truncated
+        grown = store_size(store) - size0
+        wal = os.path.getsize(store.path + "-wal") if backend == "sqlite" and os.path.exists(store.path + "-wal") else 0
+        R.setdefault("campaigns", {})[backend] = {
+            "recipients": n, "status": status, "secs": secs, "per_s": n / secs, "rss_mb": rss.done(),
+            "grown_mb": grown / 2**20, "grown_at_end_mb": grown_at_end / 2**20, "wal_mb": wal / 2**20}
+        log(f"campaign {backend}: {n} in {secs:.1f}s ({status}), database +{grown / 2**20:.0f} MB "
+            f"(+{grown_at_end / 2**20:.0f} MB when SENT)")
         if mute:  # first: its waiting connections are reset, so the worker's batch ends now
+            mute.close()
+            mute = None
+        b.close()
+        out = subprocess.run([os.path.join(BIN, "beacon-bench"), "bodies", store.url, "1000"],
+                             capture_output=True, text=True, timeout=300)
+        if out.returncode == 0:
+            R["campaigns"][backend]["read"] = json.loads(out.stdout.strip().splitlines()[-1])
+        else:
+            R["notes"].append(f"body reads ({backend}) failed: {out.stderr.strip()[-400:]}")
+    finally:
+        if mute:
             mute.close()
         b.close()
         store.drop()
@@ -355,13 +395,17 @@ def main():
                   ("group commit postgres", lambda: group_commit("postgres"))]
     steps += [("rendering", rendering), ("sending", sending)]
     if "campaign" not in SKIP:
-        steps.append(("campaign", campaign))
+        steps.append(("campaign sqlite", lambda: campaign("sqlite")))
+        if "pg" not in SKIP:
+            steps.append(("campaign postgres", lambda: campaign("postgres")))
     if "segments" not in SKIP:
         steps.append(("segments", segments))
     if "pages" not in SKIP:
         steps.append(("dashboard pages", pages))
     if "verdicts" not in SKIP:
         steps.append(("verdicts", verdicts))
+    if ONLY:  # a part of the suite, by step name ("campaign sqlite,sending")
+        steps = [(name, f) for name, f in steps if name in ONLY]
     R["step_secs"] = {}
     for name, f in steps:
         log(f"== {name}")

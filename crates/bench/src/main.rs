@@ -11,9 +11,12 @@
 //!   1,000,000 events on SQLite (`segments.rs`), each case sampled for about SECS.
 //! - `beacon-bench pages [DB_FILE] [SECS]`: the dashboard's pages on the same data set plus
 //!   100,000 emails, through a real server (`pages.rs`), each page sampled for about SECS.
+//! - `beacon-bench bodies DB_URL [N]`: reading N emails with their bodies as the API does
+//!   (`bodies.rs`), after the campaign bench filled the store.
 //! - `beacon-bench verdicts`: the accuracy of the machine verdicts on the labelled corpus of
 //!   hits, replayed through a Beacon started in process (`verdicts.rs`).
 
+mod bodies;
 mod pages;
 mod segments;
 mod verdicts;
@@ -58,9 +61,15 @@ async fn main() -> anyhow::Result<()> {
             pages::run(file, Duration::from_secs_f64(secs)).await
         }
         Some("verdicts") => verdicts::run().await,
+        Some("bodies") => {
+            let url = args.get(1).context("bodies DB_URL [N]")?;
+            let n: usize = args.get(2).map_or(Ok(1_000), |s| s.parse())?;
+            bodies::run(url, n).await
+        }
         _ => anyhow::bail!(
             "usage: beacon-bench group-commit DB_URL [SECS] | render HTML_FILE N \
-             | segments [DB_FILE] [SECS] | pages [DB_FILE] [SECS] | verdicts"
+             | segments [DB_FILE] [SECS] | pages [DB_FILE] [SECS] | verdicts \
+             | bodies DB_URL [N]"
         ),
     }
 }

@@ -137,7 +137,18 @@ pub struct SettingsArgs {
     /// [default: 3600].
     #[arg(long, env = "BEACON_DOMAIN_RECHECK_SECS")]
     pub domain_recheck_secs: Option<u64>,
+    /// Days an email's HTML, text, attachments and outbox message are kept; older ones are
+    /// removed in the background (the email, its events and statistics stay) [default: kept
+    /// forever].
+    #[arg(long, env = "BEACON_BODY_RETENTION_DAYS")]
+    pub body_retention_days: Option<u32>,
+    /// Days open and click events keep the client's IP and user agent; older ones lose both in
+    /// the background (the event and its verdict stay) [default: kept forever].
+    #[arg(long, env = "BEACON_HIT_CLIENT_RETENTION_DAYS")]
+    pub hit_client_retention_days: Option<u32>,
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 /// What of a hit's client IP is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +213,10 @@ pub struct Settings {
     pub machine_min_secs: f64,
     pub ingest_wait_ms: u64,
     pub campaign_lease_ms: i64,
+    /// `BEACON_BODY_RETENTION_DAYS` in milliseconds (`None`: kept forever).
+    pub body_retention_ms: Option<i64>,
+    /// `BEACON_HIT_CLIENT_RETENTION_DAYS` in milliseconds (`None`: kept forever).
+    pub hit_client_retention_ms: Option<i64>,
     /// Topic ARNs `POST /webhooks/sns` accepts; empty refuses every notification.
     pub sns_topic_arns: Vec<String>,
     /// Allowed host of SNS certificate and subscribe URLs (`*` = one DNS label).
@@ -277,6 +292,8 @@ impl SettingsArgs {
             machine_min_secs: a.machine_min_secs.unwrap_or(3.0).max(0.0),
             ingest_wait_ms: a.ingest_wait_ms.unwrap_or(1000).max(1),
             campaign_lease_ms: a.campaign_lease_ms.unwrap_or(30_000).max(100),
+            body_retention_ms: a.body_retention_days.map(|d| i64::from(d) * DAY_MS),
+            hit_client_retention_ms: a.hit_client_retention_days.map(|d| i64::from(d) * DAY_MS),
             sns_topic_arns: a
                 .sns_topic_arns
                 .unwrap_or_default()
@@ -350,6 +367,10 @@ impl SettingsArgs {
             machine_min_secs: self.machine_min_secs.or(file.machine_min_secs),
             ingest_wait_ms: self.ingest_wait_ms.or(file.ingest_wait_ms),
             campaign_lease_ms: self.campaign_lease_ms.or(file.campaign_lease_ms),
+            body_retention_days: self.body_retention_days.or(file.body_retention_days),
+            hit_client_retention_days: self
+                .hit_client_retention_days
+                .or(file.hit_client_retention_days),
             sns_topic_arns: self.sns_topic_arns.or(file.sns_topic_arns),
             sns_cert_host: self.sns_cert_host.or(file.sns_cert_host),
             sns_allow_insecure_cert_url: self

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod bodies;
 pub mod bootstrap;
 pub mod campaigns;
 pub mod cli;

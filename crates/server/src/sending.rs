@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use beacon_tracking::policy::{self, CampaignType, SourceType, TemplateType};
 use serde_json::{Map, Value};
 
+use crate::bodies::dictionary::BodyPacker;
 use crate::domain::{EmailAddress, Mailbox};
 use crate::engine::{self, Decision, Unavailable};
 use crate::error::{ApiError, ApiResult};
@@ -17,7 +18,7 @@ use crate::render::{Content, Prepared};
 use crate::startup::AppState;
 use crate::store::contacts::Contact;
 use crate::store::templates::Template;
-use crate::store::{self, Tx, emails};
+use crate::store::{self, Tx, bodies, emails};
 use crate::tracking::Tracking;
 
 /// Who an email comes from.
@@ -37,8 +38,11 @@ pub struct Compose<'a> {
     pub campaign: Option<(&'a str, CampaignType)>,
     pub sender: &'a Sender,
     pub headers: &'a BTreeMap<String, String>,
-    /// Attachments as stored (JSON array), `[]` for none.
-    pub attachments: &'a str,
+    /// The send request's attachments (`store::attachments`), stored before queueing.
+    pub attachment_set: Option<&'a str>,
+    /// The content has siblings (a campaign, a workflow step, a template, several recipients):
+    /// bodies are compressed against what they share (`crate::bodies`); else each alone.
+    pub shared: bool,
     /// The send's tracking decision as the engine carries it out (see [`decide`]).
     pub tracking: Decision,
     /// Marketing mail: an unsubscribe link in the body (a footer when the content has no
@@ -113,13 +117,56 @@ pub async fn queue(
     to_name: Option<String>,
     c: &Compose<'_>,
 ) -> ApiResult<emails::Email> {
-    let prepared = prepare(state, c);
+    let prepared = prepare(state, &contact.project_id, c)?;
+    store_dictionary(tx, &prepared).await?;
     queue_prepared(tx, state, contact, to_name, c, &prepared).await
 }
 
-/// The content of `c` prepared for rendering (see [`Prepared`]).
-pub fn prepare(state: &AppState, c: &Compose<'_>) -> Prepared {
-    Prepared::new(c.content, c.unsubscribe, &state.tracking.rewrite, &c.links)
+/// A content ready for its recipients: parsed for rendering, and the compressor its emails'
+/// bodies are stored with.
+pub struct PreparedSend {
+    content: Prepared,
+    packer: BodyPacker,
+    backend: store::Backend,
+}
+
+/// The content of `c` prepared for rendering (see [`Prepared`]) and for storing the bodies of
+/// `project_id`'s emails: with siblings (`c.shared`), against the content rendered for a
+/// recipient with no values (its links sealed for a null email id, so the sealed URLs' shared
+/// parts are in the dictionary too).
+pub fn prepare(state: &AppState, project_id: &str, c: &Compose<'_>) -> ApiResult<PreparedSend> {
+    let content = Prepared::new(c.content, c.unsubscribe, &state.tracking.rewrite, &c.links);
+    let keys = &state.tracking.keyring;
+    let sample = c
+        .shared
+        .then(|| content.render(&Map::new(), c.tracking.rewrite.then_some((keys, [0; 16]))))
+        .and_then(Result::ok);
+    let packer = match sample {
+        Some(r) => BodyPacker::shared(
+            project_id,
+            &crate::bodies::codec::payload(&emails::Bodies {
+                html: Some(r.html),
+                text: Some(r.text),
+                purged_at: None,
+            }),
+        ),
+        None => BodyPacker::alone(),
+    }
+    .map_err(anyhow::Error::from)?;
+    Ok(PreparedSend {
+        content,
+        packer,
+        backend: state.db.backend,
+    })
+}
+
+/// Stores the dictionary of `prepared`'s emails if it is not yet: once in each transaction
+/// that queues them, before the first.
+pub async fn store_dictionary(tx: &mut Tx, prepared: &PreparedSend) -> Result<(), sqlx::Error> {
+    match prepared.packer.dictionary() {
+        Some(d) => bodies::insert_dictionary(tx, prepared.backend, d).await,
+        None => Ok(()),
+    }
 }
 
 /// Queues one email to `contact` from content prepared by [`prepare`].
@@ -129,8 +176,11 @@ pub async fn queue_prepared(
     contact: &Contact,
     to_name: Option<String>,
     c: &Compose<'_>,
-    prepared: &Prepared,
+    prepared: &PreparedSend,
 ) -> ApiResult<emails::Email> {
+    let PreparedSend {
+        content, packer, ..
+    } = prepared;
     let mut vars = contact.data_map();
     vars.extend(c.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     vars.entry("email")
@@ -150,10 +200,10 @@ pub async fn queue_prepared(
     }
     // Tracked before queueing: the stored HTML is exactly what is delivered.
     let keys = &state.tracking.keyring;
-    let rendered = prepared.render(&vars, c.tracking.rewrite.then_some((keys, *id.as_bytes())))?;
+    let rendered = content.render(&vars, c.tracking.rewrite.then_some((keys, *id.as_bytes())))?;
     // Long destinations are stored with the email that first carries them, in its transaction:
     // its links can never be delivered before their destination is.
-    store::destinations::insert(tx, &prepared.not_yet_stored(rendered.stored)).await?;
+    store::destinations::insert(tx, &content.not_yet_stored(rendered.stored)).await?;
     // The provider engine's configuration set is stored with the email's headers here, not
     // added when the message is built: the row stays exactly what is delivered (GET
     // /v1/emails shows the set), a queued email keeps the set decided when it was accepted (as
@@ -173,17 +223,22 @@ pub async fn queue_prepared(
         to_email: contact.email.clone(),
         to_name,
         headers: serde_json::to_string(&headers).unwrap_or_default(),
-        attachments: c.attachments.to_string(),
+        attachments: "[]".into(),
+        attachment_set_id: c.attachment_set.map(str::to_string),
         tracked: store::flag(c.tracking.tracked),
         status: "PENDING".into(),
         next_attempt_at: c.due_at,
         created_at: store::now_ms(),
         ..emails::Email::default()
     };
-    let bodies = emails::Bodies {
-        html: Some(rendered.html),
-        text: Some(rendered.text),
-    };
-    emails::insert(tx, &email, &bodies).await?;
+    let (dictionary, packed) = packer
+        .pack(&emails::Bodies {
+            html: Some(rendered.html),
+            text: Some(rendered.text),
+            purged_at: None,
+        })
+        .map_err(anyhow::Error::from)?;
+    emails::insert(tx, &email).await?;
+    bodies::insert(tx, &email.id, dictionary, packed).await?;
     Ok(email)
 }

@@ -85,6 +85,9 @@ impl Application {
         let mut workers = delivery::spawn_workers(&state, stop.clone()).await?;
         workers.push(ingest_writer);
         workers.extend(crate::store::checkpoint::spawn(&state.db, stop.clone()));
+        // Background upkeep of stored bodies: older rows compressed, retention applied.
+        workers.push(crate::bodies::repack::spawn(&state.db, stop.clone()));
+        workers.extend(crate::bodies::retention::spawn(&state, stop.clone()));
         workers.push(crate::campaigns::spawn(&state, stop.clone()));
         workers.push(crate::domains::schedule::spawn(&state, stop.clone()));
         workers.extend(crate::workflows::spawn(&state, shutdown.subscribe()));

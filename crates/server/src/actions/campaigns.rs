@@ -289,7 +289,9 @@ pub async fn test_send(
         campaign: None,
         sender: &sender,
         headers: &headers,
-        attachments: "[]",
+        attachment_set: None,
+        // One email: nothing to share a dictionary with.
+        shared: false,
         tracking: sending::untracked(state, "a test send")?,
         unsubscribe: crate::campaigns::kind(&c) == CampaignType::Marketing,
         links: crate::links::for_send(project, Some(&c)),

@@ -31,11 +31,23 @@ pub struct Hits {
     pub machine: i64,
 }
 
+/// Why an email's bodies are gone, and since when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BodyRemoved {
+    /// What removed them: `retention` (`BEACON_BODY_RETENTION_DAYS`).
+    pub by: String,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
 /// One email (one recipient of one send) with its delivery and engagement state.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailView {
     pub attempts: i64,
+    /// Set once retention removed the email's HTML, text, attachments and outbox message
+    /// (`html` and `text` are then `null`); `null` while they are kept.
+    pub body_removed: Option<BodyRemoved>,
     pub campaign_id: Option<String>,
     #[schema(format = DateTime)]
     pub clicked_at: Option<String>,
@@ -78,6 +90,10 @@ pub struct EmailView {
 pub fn view(e: &emails::Email, bodies: &emails::Bodies) -> EmailView {
     EmailView {
         attempts: e.attempts,
+        body_removed: bodies.purged_at.map(|at| BodyRemoved {
+            by: "retention".into(),
+            at: iso(at),
+        }),
         campaign_id: e.campaign_id.clone(),
         clicked_at: iso_opt(e.clicked_at),
         clicks: Hits {
@@ -177,7 +193,8 @@ async fn get_outbox(
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
-                "no outbox message for email {email_id:?} in this project"
+                "no outbox message for email {email_id:?} in this project (retention removes \
+                 those of emails older than BEACON_BODY_RETENTION_DAYS)"
             ))
         })?;
     Ok(([(header::CONTENT_TYPE, "message/rfc822")], m.raw))

@@ -170,6 +170,8 @@ async fn send(
         ));
     }
     let attachments = check_attachments(&req.attachments)?;
+    // Stored once for every recipient of the request.
+    let attachment_set = (!req.attachments.is_empty()).then(store::new_id);
 
     let template = match &req.template {
         Some(id) => Some(
@@ -235,7 +237,9 @@ async fn send(
         campaign: None,
         sender: &sender,
         headers: &req.headers,
-        attachments: &attachments,
+        attachment_set: attachment_set.as_deref(),
+        // Siblings: the recipients of this request, or every send of the template.
+        shared: template.is_some() || recipients.len() > 1,
         tracking,
         // Marketing content gets its unsubscribe link and headers on this path too.
         unsubscribe: matches!(template_kind, Some("MARKETING" | "HEADLESS")),
@@ -243,8 +247,12 @@ async fn send(
         due_at: store::now_ms(),
     };
 
-    let prepared = sending::prepare(&state, &compose);
+    let prepared = sending::prepare(&state, &project.id, &compose)?;
     let mut tx = state.db.begin().await?;
+    sending::store_dictionary(&mut tx, &prepared).await?;
+    if let Some(id) = &attachment_set {
+        store::attachments::insert(&mut tx, id, &project.id, &attachments).await?;
+    }
     let mut answers = Vec::with_capacity(recipients.len());
     let changes = contacts::Changes {
         subscribed: req.subscribed,

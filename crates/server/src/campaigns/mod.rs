@@ -105,14 +105,15 @@ async fn fan_out(
         campaign: Some((&c.id, kind)),
         sender: &sender,
         headers: &headers,
-        attachments: "[]",
+        attachment_set: None,
+        shared: true,
         tracking,
         unsubscribe: marketing,
         links: crate::links::for_send(&project, Some(&c)),
         due_at: store::now_ms(),
     };
     // Parsed once for the whole audience; each recipient only fills in its values and tokens.
-    let prepared = sending::prepare(state, &compose);
+    let prepared = sending::prepare(state, &c.project_id, &compose)?;
     let mut cursor = c.cursor.clone();
     loop {
         if *stop.borrow() {
@@ -130,6 +131,7 @@ async fn fan_out(
         if campaigns::status_tx(&mut tx, &c.id).await?.as_deref() != Some("SENDING") {
             return Ok(()); // cancelled or deleted: what is not yet queued stays unsent
         }
+        sending::store_dictionary(&mut tx, &prepared).await?;
         let mut added = 0;
         for contact in &page {
             // Marketing mail only goes to subscribers; transactional campaigns to everyone.

@@ -1,24 +1,58 @@
-//! One claimed batch, start to finish: read the batch's bodies (one query; the claim returned
-//! the small rows only), build every message off the async threads, hand them to
+//! One claimed batch, start to finish: read the batch's bodies and attachments (one query
+//! each; the claim returned the small rows only), decompress them and build every message off
+//! the async threads (for the outbox, compress each message again), hand them to
 //! the relay side by side (as many at once as its connection pool takes; the claim was their
 //! hand-off checkpoint), and record outcomes as they come back — those that come back together
 //! in one transaction.
 
+use std::collections::HashMap;
+
 use tokio::task::JoinSet;
 
-use super::message;
+use super::message::{self, Built, OutboxPackers};
 use super::outcome::{self, Outcome, Record};
 use super::transport::{Refused, Relay, Transport};
 use crate::startup::AppState;
-use crate::store::emails::{self, Bodies, Email};
+use crate::store::bodies::{self, Dictionaries, Stored};
+use crate::store::emails::Email;
+use crate::store::{Db, attachments};
 
-pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email>) {
+/// What a batch needs besides its rows: bodies as stored, their dictionaries, attachment sets.
+struct Inputs {
+    bodies: HashMap<String, Stored>,
+    dictionaries: Dictionaries,
+    attachments: HashMap<String, String>,
+}
+
+async fn read_inputs(db: &Db, claimed: &[Email]) -> anyhow::Result<Inputs> {
     let ids: Vec<&str> = claimed.iter().map(|e| e.id.as_str()).collect();
-    let mut bodies = match emails::bodies(&state.db, &ids).await {
-        Ok(bodies) => bodies,
+    let (bodies, dictionaries) = bodies::stored(db, &ids).await?;
+    let mut sets: Vec<&str> = claimed
+        .iter()
+        .filter_map(|e| e.attachment_set_id.as_deref())
+        .collect();
+    sets.sort_unstable();
+    sets.dedup();
+    let attachments = attachments::read(db, &sets).await?;
+    Ok(Inputs {
+        bodies,
+        dictionaries,
+        attachments,
+    })
+}
+
+/// `packers`: the worker's outbox compressors (`message::OutboxPackers`), kept across batches.
+pub async fn deliver(
+    state: &AppState,
+    transport: &Transport,
+    claimed: Vec<Email>,
+    packers: &mut OutboxPackers,
+) {
+    let inputs = match read_inputs(&state.db, &claimed).await {
+        Ok(inputs) => inputs,
         Err(e) => {
             // Nothing went to the relay yet: back to the queue, as for any transient trouble.
-            let message = format!("reading the message bodies failed: {e}");
+            let message = format!("reading the message bodies failed: {e:#}");
             let records = claimed
                 .iter()
                 .map(|email| Record {
@@ -38,15 +72,16 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
             return;
         }
     };
-    let claimed: Vec<(Email, Option<Bodies>)> = claimed
-        .into_iter()
-        .map(|email| {
-            let found = bodies.remove(&email.id);
-            (email, found)
-        })
-        .collect();
-    let built = match tokio::task::spawn_blocking(move || build_all(claimed)).await {
-        Ok(built) => built,
+    // The worker's outbox compressors go along with the build, and come back.
+    let outbox = matches!(transport, Transport::Outbox).then(|| std::mem::take(packers));
+    let built = match tokio::task::spawn_blocking(move || build_all(claimed, inputs, outbox)).await
+    {
+        Ok((built, outbox)) => {
+            if let Some(outbox) = outbox {
+                *packers = outbox;
+            }
+            built
+        }
         Err(e) => {
             // Only a panic in the MIME builder: the batch stays SENDING until its lease ends.
             tracing::error!(error = %e, "building a batch of messages failed");
@@ -55,9 +90,9 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
     };
     let mut ready = Vec::with_capacity(built.len());
     let mut unbuildable = Vec::new();
-    for (email, raw) in built {
-        match raw {
-            Ok(raw) => ready.push((email, raw)),
+    for (email, built) in built {
+        match built {
+            Ok(built) => ready.push((email, built)),
             Err(e) => unbuildable.push((email, format!("message could not be built: {e:#}"))),
         }
     }
@@ -80,12 +115,12 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
         Transport::Outbox => {
             let records = ready
                 .iter()
-                .map(|(email, raw)| Record {
+                .map(|(email, built)| Record {
                     email,
                     outcome: Outcome::Sent {
                         provider_id: message::message_id(email),
                     },
-                    outbox: Some(raw),
+                    outbox: built.outbox.as_ref(),
                 })
                 .collect();
             outcome::record(state, records).await;
@@ -94,25 +129,38 @@ pub async fn deliver(state: &AppState, transport: &Transport, claimed: Vec<Email
     }
 }
 
-fn build_all(claimed: Vec<(Email, Option<Bodies>)>) -> Vec<(Email, anyhow::Result<Vec<u8>>)> {
-    claimed
+type BuiltBatch = (Vec<(Email, anyhow::Result<Built>)>, Option<OutboxPackers>);
+
+fn build_all(
+    claimed: Vec<Email>,
+    mut inputs: Inputs,
+    mut outbox: Option<OutboxPackers>,
+) -> BuiltBatch {
+    let built = claimed
         .into_iter()
-        .map(|(email, bodies)| {
+        .map(|email| {
             // Written with the row in one transaction, so missing bodies mean a damaged store:
             // retrying cannot bring them back.
-            let raw = match bodies {
-                Some(bodies) => message::build(&email, bodies),
+            let built = match inputs.bodies.remove(&email.id) {
+                Some(stored) => message::build(
+                    &email,
+                    stored,
+                    &inputs.dictionaries,
+                    &inputs.attachments,
+                    outbox.as_mut(),
+                ),
                 None => Err(anyhow::anyhow!("its bodies are missing from the store")),
             };
-            (email, raw)
+            (email, built)
         })
-        .collect()
+        .collect();
+    (built, outbox)
 }
 
-async fn hand_over(state: &AppState, relay: &Relay, ready: Vec<(Email, Vec<u8>)>) {
+async fn hand_over(state: &AppState, relay: &Relay, ready: Vec<(Email, Built)>) {
     let mut sending = JoinSet::new();
     let mut emails = Vec::with_capacity(ready.len());
-    for (i, (email, raw)) in ready.into_iter().enumerate() {
+    for (i, (email, Built { raw, .. })) in ready.into_iter().enumerate() {
         let relay = relay.clone();
         let (id, from, to) = (
             email.id.clone(),

@@ -7,7 +7,8 @@ use super::transport::Refused;
 use crate::config::Settings;
 use crate::startup::AppState;
 use crate::store::emails::{self, Email};
-use crate::store::{events, now_ms, outbox};
+use crate::store::outbox::{self, Packed};
+use crate::store::{bodies, events, now_ms};
 
 pub enum Outcome {
     /// The transport has the message (for the outbox: once `outbox` is written with this).
@@ -45,11 +46,12 @@ impl Outcome {
     }
 }
 
-/// One email's outcome; `outbox` holds the message when the outbox transport is its hand-off.
+/// One email's outcome; `outbox` holds the message (compressed for storing) when the outbox
+/// transport is its hand-off.
 pub struct Record<'a> {
     pub email: &'a Email,
     pub outcome: Outcome,
-    pub outbox: Option<&'a [u8]>,
+    pub outbox: Option<&'a Packed>,
 }
 
 /// Records every outcome in one transaction (one commit for the batch). If that fails, each is
@@ -100,14 +102,24 @@ pub async fn record(state: &AppState, records: Vec<Record<'_>>) {
 
 async fn record_all(state: &AppState, records: &[Record<'_>]) -> Result<(), sqlx::Error> {
     let mut tx = state.db.begin().await?;
+    // The outbox messages' dictionaries first (each once; a no-op when stored already).
+    let mut dictionaries: Vec<_> = records
+        .iter()
+        .filter_map(|r| r.outbox.and_then(|m| m.dictionary.as_ref()))
+        .collect();
+    dictionaries.sort_by(|a, b| a.id.cmp(&b.id));
+    dictionaries.dedup_by(|a, b| a.id == b.id);
+    for d in dictionaries {
+        bodies::insert_dictionary(&mut tx, state.db.backend, d).await?;
+    }
     // The usual outcome, SENT, is two statements for the whole group.
     let mut sent = Vec::new();
     for r in records {
         let email = r.email;
         match &r.outcome {
             Outcome::Sent { provider_id } => {
-                if let Some(raw) = r.outbox {
-                    outbox::insert(&mut tx, &email.project_id, &email.id, raw).await?;
+                if let Some(message) = r.outbox {
+                    outbox::insert(&mut tx, &email.project_id, &email.id, message).await?;
                 }
                 sent.push((email, provider_id.as_str()));
             }

@@ -71,6 +71,7 @@ async fn run(
 ) {
     // For a relay the claim is also the batch's hand-off checkpoint (`emails::claim`).
     let handoff = matches!(*transport, Transport::Relay(_));
+    let mut packers = super::message::OutboxPackers::default();
     while !*stop.borrow() {
         // Register interest before looking, so a send queued meanwhile still wakes us.
         let wake = state.queue_wake.notified();
@@ -97,6 +98,6 @@ async fn run(
         }
         // A claimed batch is finished even when shutdown is asked: leaving it would hold the
         // rows until their lease runs out.
-        batch::deliver(&state, &transport, claimed).await;
+        batch::deliver(&state, &transport, claimed, &mut packers).await;
     }
 }

@@ -5,6 +5,13 @@
 //! happens to make that commit, which was most of the tracking endpoints' p99. Here every
 //! connection has `wal_autocheckpoint = 0` and this task checkpoints each file on its own
 //! connection every quarter second, `PASSIVE`: it never waits for, nor blocks, the writer.
+//!
+//! The WAL file keeps its high-water mark (a campaign's writes left 45 MB of WAL beside a
+//! 34 MB database). Two bounds: every connection sets `journal_size_limit` (64 MB), so when a
+//! writer starts the WAL over after a complete checkpoint the file is cut back to that; and
+//! once a file is idle (a PASSIVE checkpoint copied everything and no frame came since the
+//! last one) a `TRUNCATE` checkpoint empties the WAL. That one must wait for readers, so it
+//! waits at most [`TRUNCATE_WAIT_MS`] and is tried again at the next idle tick.
 
 use std::time::Duration;
 
@@ -15,6 +22,8 @@ use tokio::task::JoinHandle;
 use super::Db;
 
 const EVERY: Duration = Duration::from_millis(250);
+/// The longest a truncating checkpoint waits for readers (it holds writers meanwhile).
+pub const TRUNCATE_WAIT_MS: u32 = 20;
 
 /// Connections that only checkpoint, one per file (opened on first use).
 #[derive(Clone, Debug)]
@@ -27,19 +36,37 @@ pub struct Checkpointer {
 pub fn spawn(db: &Db, mut stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
     let files = db.checkpointer.as_ref()?.files.clone();
     Some(tokio::spawn(async move {
+        // Per file: the WAL's frame count at the last tick.
+        let mut last = vec![0i64; files.len()];
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(EVERY) => {}
                 _ = stop.changed() => return,
             }
-            for file in &files {
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(file)
-                    .await
-                {
+            for (file, last) in files.iter().zip(&mut last) {
+                if let Err(e) = checkpoint(file, last).await {
                     tracing::warn!(error = %e, "WAL checkpoint failed (retried shortly)");
                 }
             }
         }
     }))
+}
+
+async fn checkpoint(file: &AnyPool, last: &mut i64) -> Result<(), sqlx::Error> {
+    // (busy, frames in the WAL, frames copied back)
+    let (_, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(file)
+        .await?;
+    let idle = log > 0 && log == copied && log == *last;
+    *last = log;
+    if idle {
+        // The pool holds one connection: these run on it in turn.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}; PRAGMA wal_checkpoint(TRUNCATE); \
+             PRAGMA busy_timeout = 10000;"
+        )))
+        .execute(file)
+        .await?;
+    }
+    Ok(())
 }

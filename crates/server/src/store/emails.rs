@@ -1,15 +1,14 @@
-//! Emails: one row per recipient and send, which is also the delivery queue, and the bodies
-//! beside it (`email_bodies`: written once with the row, read only to build the message or
-//! show the email; every later change touches the small row alone, migrations/0007).
+//! Emails: one row per recipient and send, which is also the delivery queue. The bodies live
+//! beside it (`bodies.rs`: written once with the row, read only to build the message or show
+//! the email; every later change touches the small row alone, migrations/0007).
 //!
 //! Life of a row: PENDING (queued, `next_attempt_at` says when) → SENDING (claimed by a worker
 //! under a lease; for a relay the claim also sets `handoff_at`, as the batch goes to the relay
 //! once built) → SENT, or back to PENDING for a retry, or FAILED. Tracking later moves SENT forward to DELIVERED, OPENED,
 //! CLICKED, never back.
 
-use std::collections::HashMap;
-
-use super::{Backend, Db, Tx, now_ms};
+pub use super::bodies::Bodies;
+use super::{Backend, Db, Tx, now_ms, placeholders};
 use sqlx::AssertSqlSafe;
 
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
@@ -27,7 +26,10 @@ pub struct Email {
     pub to_email: String,
     pub to_name: Option<String>,
     pub headers: String,
+    /// Attachments as an older Beacon stored them, in the row (JSON array); new emails keep
+    /// `[]` here and name their send's set in `attachment_set_id` (`attachments.rs`).
     pub attachments: String,
+    pub attachment_set_id: Option<String>,
     pub tracked: i64,
     pub status: String,
     pub attempts: i64,
@@ -48,37 +50,28 @@ pub struct Email {
     pub clicks_machine: i64,
 }
 
-/// What the message says: the HTML (as tracked and delivered) and the text part.
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct Bodies {
-    pub html: Option<String>,
-    pub text: Option<String>,
-}
-
 /// An email with its bodies, as `GET /v1/emails/{id}` shows it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct EmailWithBodies {
-    #[sqlx(flatten)]
     pub email: Email,
-    #[sqlx(flatten)]
     pub bodies: Bodies,
 }
 
 /// The row's columns (no bodies: see [`bodies`]).
 pub const COLUMNS: &str = "id, project_id, contact_id, source_type, template_id, campaign_id, \
-    subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, tracked, \
-    status, attempts, next_attempt_at, lease_until, handoff_at, last_error, \
+    subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, attachment_set_id, \
+    tracked, status, attempts, next_attempt_at, lease_until, handoff_at, last_error, \
     provider_message_id, created_at, sent_at, delivered_at, opened_at, open_inferred, clicked_at, \
     opens, opens_machine, clicks, clicks_machine";
 
-/// Inserts a new PENDING email (all counters zero) and its bodies.
-pub async fn insert(tx: &mut Tx, e: &Email, bodies: &Bodies) -> Result<(), sqlx::Error> {
+/// Inserts a new PENDING email (all counters zero); its bodies go in with `bodies::insert`.
+pub async fn insert(tx: &mut Tx, e: &Email) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO emails (id, project_id, contact_id, source_type, template_id, campaign_id, \
          subject, from_email, from_name, reply_to, to_email, to_name, headers, attachments, \
-         tracked, status, attempts, next_attempt_at, created_at) \
+         tracked, status, attempts, next_attempt_at, created_at, attachment_set_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-         'PENDING', 0, $16, $17)",
+         'PENDING', 0, $16, $17, $18)",
     )
     .bind(&e.id)
     .bind(&e.project_id)
@@ -97,55 +90,29 @@ pub async fn insert(tx: &mut Tx, e: &Email, bodies: &Bodies) -> Result<(), sqlx:
     .bind(e.tracked)
     .bind(e.next_attempt_at)
     .bind(e.created_at)
+    .bind(&e.attachment_set_id)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("INSERT INTO email_bodies (email_id, html, text) VALUES ($1, $2, $3)")
-        .bind(&e.id)
-        .bind(&bodies.html)
-        .bind(&bodies.text)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
 
-/// An email of the project with its bodies.
-pub async fn get(
-    db: &Db,
-    project_id: &str,
-    id: &str,
-) -> Result<Option<EmailWithBodies>, sqlx::Error> {
-    // COLUMNS are unqualified: `email_bodies` shares none of their names.
-    sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, html, text FROM emails \
-         LEFT JOIN email_bodies ON email_bodies.email_id = emails.id \
-         WHERE project_id = $1 AND id = $2"
+/// An email of the project with its exact bodies (errors when they cannot be read back).
+pub async fn get(db: &Db, project_id: &str, id: &str) -> anyhow::Result<Option<EmailWithBodies>> {
+    let email: Option<Email> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM emails WHERE project_id = $1 AND id = $2"
     )))
     .bind(project_id)
     .bind(id)
     .fetch_optional(&db.read)
-    .await
-}
-
-/// The bodies of these emails, in one query; an id without bodies is left out. Bodies never
-/// change once queued, so the read pool serves them, beside the writer.
-pub async fn bodies(db: &Db, ids: &[&str]) -> Result<HashMap<String, Bodies>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT email_id, html, text FROM email_bodies WHERE email_id IN ({})",
-        placeholders(1..=ids.len())
-    );
-    let mut query =
-        sqlx::query_as::<_, (String, Option<String>, Option<String>)>(AssertSqlSafe(sql));
-    for id in ids {
-        query = query.bind(*id);
-    }
-    let rows = query.fetch_all(&db.read).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, html, text)| (id, Bodies { html, text }))
-        .collect())
+    .await?;
+    let Some(email) = email else {
+        return Ok(None);
+    };
+    let bodies = super::bodies::read(db, &[id])
+        .await?
+        .remove(id)
+        .unwrap_or_default();
+    Ok(Some(EmailWithBodies { email, bodies }))
 }
 
 /// Claims up to `limit` due emails for this worker: they become SENDING with a lease and one
@@ -156,7 +123,7 @@ pub async fn bodies(db: &Db, ids: &[&str]) -> Result<HashMap<String, Bodies>, sq
 /// batch goes to the relay as soon as its messages are built, so from here recovery must assume
 /// any of them may have been accepted. One statement rather than two matters on SQLite, where
 /// every change to a row rewrites all of it. The claim returns the small rows only: the batch's
-/// bodies are read afterwards in one query ([`bodies`]).
+/// bodies are read afterwards in one query (`bodies::stored`).
 pub async fn claim(
     db: &Db,
     limit: i64,
@@ -202,14 +169,6 @@ pub async fn mark_sent(tx: &mut Tx, sent: &[(&str, &str)]) -> Result<(), sqlx::E
     }
     query.execute(&mut **tx).await?;
     Ok(())
-}
-
-/// `$a, $b, …` for the given parameter numbers.
-fn placeholders(numbers: impl Iterator<Item = usize>) -> String {
-    numbers
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A transient failure: try again at `retry_at`.

@@ -5,6 +5,8 @@
 //! are 0/1 and JSON is text. Where the dialects must differ (claiming queued work) the
 //! [`Backend`] says which text to use.
 
+pub mod attachments;
+pub mod bodies;
 pub mod campaigns;
 pub mod checkpoint;
 pub mod contacts;
@@ -18,6 +20,7 @@ pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod link_stats;
+pub mod maintenance;
 pub mod memberships;
 pub mod outbox;
 pub mod projects;
@@ -57,6 +60,8 @@ pub struct Db {
     pub backend: Backend,
     /// SQLite: the connections `checkpoint.rs` uses.
     pub checkpointer: Option<checkpoint::Checkpointer>,
+    /// Body dictionaries read lately (`bodies.rs`).
+    pub dictionaries: bodies::DictionaryCache,
 }
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -110,6 +115,7 @@ impl Db {
                     hits_read,
                     backend,
                     checkpointer: Some(checkpointer),
+                    dictionaries: Default::default(),
                 }
             }
             Backend::Postgres => {
@@ -122,6 +128,7 @@ impl Db {
                     hits_read: pool,
                     backend,
                     checkpointer: None,
+                    dictionaries: Default::default(),
                 }
             }
         };
@@ -227,6 +234,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0016_link_stats.sql"),
     ),
     (
+        17,
+        "compact_bodies",
+        include_str!("../../migrations/0017_compact_bodies.sql"),
+    ),
+    (
         18,
         "tracking_domains",
         include_str!("../../migrations/0018_tracking_domains.sql"),
@@ -315,18 +327,27 @@ fn pool_options(max: u32, sqlite: bool) -> AnyPoolOptions {
             // their own (`checkpoint.rs`). A 16 MB page cache: the fold inserts into the events
             // indexes in random contact order, and with SQLite's 2 MB it re-read index pages
             // (bench/README.md). Statement journals (multi-row statements inside a transaction)
-            // stay in memory, not in temp files.
+            // stay in memory, not in temp files. The WAL is cut back to 64 MB whenever it
+            // starts over (`checkpoint.rs` says when it is emptied).
             sqlx::raw_sql(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                  PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384; \
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = 67108864;",
             )
             .execute(conn)
             .await?;
             Ok(())
         })
     })
+}
+
+/// `$a, $b, …` for the given parameter numbers.
+pub(crate) fn placeholders(numbers: impl Iterator<Item = usize>) -> String {
+    numbers
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Milliseconds since the Unix epoch: the store's only time type.

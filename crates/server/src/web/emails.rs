@@ -29,6 +29,8 @@ struct EmailPage {
     email: Email,
     has_html: bool,
     text: String,
+    /// When retention removed the bodies.
+    removed: Option<String>,
     /// (name, value) of the stored headers.
     headers: Vec<(String, String)>,
     /// (what, when) of the email's life.
@@ -84,6 +86,7 @@ pub async fn show(
         nav: Nav::new(&m, "contacts"),
         has_html: found.bodies.html.as_deref().is_some_and(|h| !h.is_empty()),
         text: found.bodies.text.unwrap_or_default(),
+        removed: found.bodies.purged_at.map(when),
         headers,
         facts,
         lines,

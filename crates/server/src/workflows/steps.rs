@@ -321,7 +321,9 @@ impl Run<'_> {
             campaign: None,
             sender: &sender,
             headers: &BTreeMap::new(),
-            attachments: "[]",
+            attachment_set: None,
+            // Every run of this step sends the same content.
+            shared: true,
             tracking,
             unsubscribe: template.kind != "TRANSACTIONAL" && contact.subscribed != 0,
             links: crate::links::for_send(&project, None),
