@@ -143,10 +143,7 @@ pub async fn page(state: &AppState, m: &Member, c: Campaign, notice: &'static st
             label: "Delivered",
             count: t.delivered,
             rate: pct(t.delivered, t.sent),
-            of: match state.settings.transport {
-                crate::config::Transport::Outbox => super::view::OUTBOX_DELIVERS_NOTHING,
-                _ => "of sent",
-            },
+            of: super::view::not_delivered(&state.settings.transport).unwrap_or("of sent"),
             all_hits: None,
         },
         Step {

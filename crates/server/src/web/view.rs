@@ -20,15 +20,22 @@ pub fn when_opt(ms: Option<i64>) -> String {
 /// What "delivered" means with the configured transport: the outbox keeps messages in the
 /// database and hands nothing to a mail server, so nothing it holds is ever delivered.
 pub fn delivered_note(transport: &crate::config::Transport, rate: String) -> String {
-    match transport {
-        crate::config::Transport::Outbox => OUTBOX_DELIVERS_NOTHING.into(),
-        _ => rate,
-    }
+    not_delivered(transport).map_or(rate, str::to_string)
 }
 
-/// [`delivered_note`]'s words for the outbox transport.
-pub const OUTBOX_DELIVERS_NOTHING: &str =
-    "none: the outbox transport keeps messages in the database (BEACON_TRANSPORT)";
+/// Why nothing can count as delivered with this transport: the outbox hands nothing to a mail
+/// server, and a plain SMTP relay does not report delivery (SES events through SNS do).
+pub fn not_delivered(transport: &crate::config::Transport) -> Option<&'static str> {
+    match transport {
+        crate::config::Transport::Outbox => {
+            Some("none: the outbox transport keeps messages in the database (BEACON_TRANSPORT)")
+        }
+        crate::config::Transport::Smtp(_) => {
+            Some("not reported: an SMTP relay does not tell Beacon about delivery")
+        }
+        crate::config::Transport::Ses(_) => None,
+    }
+}
 
 /// `n` of `d` as a percentage with one decimal (`42.1 %`), or a dash when `d` is 0.
 pub fn pct(n: i64, d: i64) -> String {
