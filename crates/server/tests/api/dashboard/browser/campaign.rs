@@ -7,12 +7,7 @@ use super::*;
 async fn a_campaign_made_in_the_browser_shows_a_real_open_and_click_in_its_results() {
     let _one = ONE_AT_A_TIME.lock().await;
     let Some(b) = chrome().await else { return };
-    let relay = sink().await;
-    let app = spawn_with(Opts {
-        smtp: Some(relay.port()),
-        ..Default::default()
-    })
-    .await;
+    let (relay, app) = app_with_sink().await;
     for (email, plan) in [
         ("ada@example.com", "pro"),
         ("grace@example.com", "pro"),

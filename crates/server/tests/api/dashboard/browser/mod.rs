@@ -236,6 +236,17 @@ impl Chrome {
     }
 }
 
+/// A server that delivers into a real SMTP sink, so a test reads what a recipient would get.
+async fn app_with_sink() -> (beacon_mail::sink::SmtpSink, TestApp) {
+    let relay = sink().await;
+    let app = spawn_with(Opts {
+        smtp: Some(relay.port()),
+        ..Default::default()
+    })
+    .await;
+    (relay, app)
+}
+
 /// The delivered message's HTML part, as a mail client shows it.
 fn delivered_html(raw: &[u8]) -> String {
     let m = mail_parser::MessageParser::default()

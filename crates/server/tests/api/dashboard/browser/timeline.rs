@@ -7,12 +7,7 @@ use super::*;
 async fn a_real_open_and_click_appear_on_the_timeline_and_the_preview_records_nothing() {
     let _one = ONE_AT_A_TIME.lock().await;
     let Some(b) = chrome().await else { return };
-    let relay = sink().await;
-    let app = spawn_with(Opts {
-        smtp: Some(relay.port()),
-        ..Default::default()
-    })
-    .await;
+    let (relay, app) = app_with_sink().await;
     b.set_up(&app).await;
     // The link leads back to Beacon's own health page, so following it lands somewhere real.
     let destination = format!("{}/health?from=newsletter", app.base);
