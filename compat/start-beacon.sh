@@ -3,7 +3,8 @@
 # runner exits. Sets `base` (its URL), `work` (its folder; the log is $work/out.log), and
 # `BEACON_SECRET_KEY` / `BEACON_PUBLIC_KEY` (from its first-start banner). Needs `root`.
 # Tracking domains are verified against a nameserver on a closed local port, so a domain a
-# runner adds is checked without asking anyone outside (every lookup fails at once).
+# runner adds is checked without asking anyone outside (no answer comes: a Verify answers
+# after the lookup budget, 4 s, within a client's usual 10 s).
 cargo build -q -p beacon --manifest-path "$root/Cargo.toml"
 work="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

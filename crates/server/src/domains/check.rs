@@ -55,9 +55,18 @@ pub fn records(domain: &Domain, instance_host: Option<&str>) -> Vec<Record> {
 /// Looks the records up. `Ok` when one of them is there; otherwise why not, in words that
 /// name what was found (kept as the domain's `lastError`).
 pub async fn verify(dns: &Dns, domain: &Domain, instance_host: Option<&str>) -> Result<(), String> {
+    let name = txt_name(&domain.hostname);
+    // Both lookups at once: a check takes one lookup's time at most (`dns::LOOKUP_BUDGET`).
+    let cname = async {
+        match instance_host {
+            Some(_) => Some(dns.cname(&domain.hostname).await),
+            None => None,
+        }
+    };
+    let (cname, txt) = tokio::join!(cname, dns.txt(&name));
     let mut found = Vec::new();
-    if let Some(host) = instance_host {
-        match dns.cname(&domain.hostname).await {
+    if let (Some(host), Some(cname)) = (instance_host, cname) {
+        match cname {
             Lookup::Found(targets) => {
                 if targets.iter().any(|t| same_name(t, host)) {
                     return Ok(());
@@ -72,9 +81,8 @@ pub async fn verify(dns: &Dns, domain: &Domain, instance_host: Option<&str>) -> 
             Lookup::Failed(e) => found.push(format!("the CNAME lookup failed: {e}")),
         }
     }
-    let name = txt_name(&domain.hostname);
     let wanted = txt_value(&domain.token);
-    match dns.txt(&name).await {
+    match txt {
         Lookup::Found(texts) => {
             if texts.iter().any(|t| t.trim() == wanted) {
                 return Ok(());

@@ -21,6 +21,9 @@ pub enum Lookup {
     Failed(String),
 }
 
+/// The longest one lookup may take, every try of the resolver's included.
+pub const LOOKUP_BUDGET: Duration = Duration::from_secs(4);
+
 pub struct Dns {
     resolver: TokioResolver,
 }
@@ -54,7 +57,7 @@ impl Dns {
         opts.cache_size = 0;
         opts.positive_max_ttl = Some(Duration::ZERO);
         opts.negative_max_ttl = Some(Duration::ZERO);
-        opts.timeout = Duration::from_secs(5);
+        opts.timeout = Duration::from_secs(3);
         opts.attempts = 1;
         let resolver = builder
             .build()
@@ -93,7 +96,16 @@ impl Dns {
     ) -> Lookup {
         // Fully qualified: no search domain of the system's is tried.
         let fqdn = format!("{}.", name.trim_end_matches('.'));
-        match self.resolver.lookup(fqdn.as_str(), kind).await {
+        // The resolver may try more than once (UDP, then TCP; a silent server answers nothing):
+        // a person pressing Verify waits for one bounded answer.
+        let answer = tokio::time::timeout(LOOKUP_BUDGET, self.resolver.lookup(fqdn.as_str(), kind));
+        let Ok(answer) = answer.await else {
+            return Lookup::Failed(format!(
+                "no answer within {} s",
+                LOOKUP_BUDGET.as_secs()
+            ));
+        };
+        match answer {
             Ok(found) => {
                 let values: Vec<String> = found
                     .answers()

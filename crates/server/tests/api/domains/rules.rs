@@ -139,3 +139,27 @@ async fn a_name_two_projects_ask_for_goes_to_the_one_that_proves_it() {
     assert_eq!(project["trackingUrl"], PUBLIC);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_nameserver_that_never_answers_gets_one_bounded_answer() {
+    // A UDP socket that reads every query and answers none (as a firewalled resolver does).
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let app = spawn_with(Opts {
+        dns_server: Some(silent.local_addr().unwrap()),
+        public_url: Some(PUBLIC.into()),
+        ..Opts::default()
+    })
+    .await;
+    let key = app.secret_key.clone();
+    let domain = add(&app, &key, "links.example.com").await;
+    let started = std::time::Instant::now();
+    let checked = verify(&app, &key, domain["id"].as_str().unwrap()).await;
+    let took = started.elapsed();
+    assert_eq!(checked["status"], "PENDING", "{checked}");
+    let why = checked["lastError"].as_str().unwrap();
+    // Both lookups (CNAME: the instance has a host name; TXT) gave up at the budget...
+    assert_eq!(why.matches("no answer within 4 s").count(), 2, "{why}");
+    // ...at the same time: one budget's wait, where one after the other would be two.
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    drop(silent);
+}
