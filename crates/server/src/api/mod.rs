@@ -54,18 +54,18 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(unsubscribe::routes())
         .merge(webhooks::routes())
-        .merge(crate::tracking::routes())
         .merge(crate::web::routes())
         .fallback(not_found)
-        .method_not_allowed_fallback(|| async {
-            ApiError::MethodNotAllowed(
-                "this endpoint does not take that method; see docs/API.md".into(),
-            )
-        })
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::domains::host::by_host,
         ))
+        // The pixel and the click redirect check the host themselves (`domains::host::admit`):
+        // merged after the layer above, so the hottest paths skip it.
+        .merge(crate::tracking::routes())
+        // Again for the routes merged since (a layered route takes no new fallback).
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(no_nul_in_path))
         .layer(DefaultBodyLimit::max(limit))
         .layer(TraceLayer::new_for_http())
@@ -79,6 +79,10 @@ async fn no_nul_in_path(req: Request, next: axum::middleware::Next) -> Response 
         return not_found(req).await;
     }
     next.run(req).await
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("this endpoint does not take that method; see docs/API.md".into())
 }
 
 /// An unknown path: a page for a browser, JSON for everyone else.

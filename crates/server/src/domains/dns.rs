@@ -100,10 +100,7 @@ impl Dns {
         // a person pressing Verify waits for one bounded answer.
         let answer = tokio::time::timeout(LOOKUP_BUDGET, self.resolver.lookup(fqdn.as_str(), kind));
         let Ok(answer) = answer.await else {
-            return Lookup::Failed(format!(
-                "no answer within {} s",
-                LOOKUP_BUDGET.as_secs()
-            ));
+            return Lookup::Failed(format!("no answer within {} s", LOOKUP_BUDGET.as_secs()));
         };
         match answer {
             Ok(found) => {

@@ -1,4 +1,4 @@
-//! Which host a request came to, in front of every route.
+//! Which host a request came to.
 //!
 //! - **Beacon's own**: no `Host` header, the public URL's host, an IP address or `localhost`
 //!   (any port): everything works as it always did, every token on every tracking path.
@@ -8,11 +8,15 @@
 //!   to bounce through another's links.
 //! - **Any other host**: a 404 on the tracking paths; other paths as on Beacon's own host.
 //!
+//! [`by_host`] is the middleware in front of every route but the pixel and the click redirect:
+//! those two, the hottest paths Beacon has, call [`admit`] themselves once their token is open
+//! (a middleware's per-request cost was measurable there, and it would open the token twice).
+//!
 //! The `Host` header is the client's to forge: it is parsed as a [`Hostname`] before anything
 //! is looked up, and garbage is just another unknown host.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use beacon_tracking::token::strip_extension;
@@ -29,7 +33,7 @@ pub enum Arrival {
 }
 
 /// Classifies a `Host` header value (`None`: no header); `is_own` tells the public URL's host
-/// (lower case, no port).
+/// (any case, no port). Beacon's own hosts are told without allocating.
 pub fn arrival(is_own: impl Fn(&str) -> bool, host: Option<&[u8]>) -> Arrival {
     let Some(raw) = host else {
         return Arrival::Own;
@@ -37,15 +41,18 @@ pub fn arrival(is_own: impl Fn(&str) -> bool, host: Option<&[u8]>) -> Arrival {
     let Ok(raw) = std::str::from_utf8(raw) else {
         return Arrival::Other(None);
     };
-    let name = without_port(raw.trim()).to_ascii_lowercase();
+    let name = without_port(raw.trim());
     let bare = name
         .strip_prefix('[')
         .and_then(|n| n.strip_suffix(']'))
-        .unwrap_or(&name);
-    if name == "localhost" || bare.parse::<std::net::IpAddr>().is_ok() || is_own(&name) {
+        .unwrap_or(name);
+    if name.eq_ignore_ascii_case("localhost")
+        || bare.parse::<std::net::IpAddr>().is_ok()
+        || is_own(name)
+    {
         return Arrival::Own;
     }
-    Arrival::Other(Hostname::parse(&name).ok())
+    Arrival::Other(Hostname::parse(name).ok())
 }
 
 /// `host[:port]` → host; an IPv6 literal keeps its brackets.
@@ -84,6 +91,45 @@ fn not_found() -> Response {
         .into_response()
 }
 
+fn unavailable(e: &sqlx::Error, what: &str) -> Response {
+    tracing::error!(error = %e, "looking up {what} failed");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "5")],
+    )
+        .into_response()
+}
+
+/// For a tracking path whose token is open: whether the email's hit is served on the host the
+/// request came to; `Err` is the answer to give instead (a 404, or a 503 when the store could
+/// not be asked).
+///
+/// # Errors
+/// See above.
+pub async fn admit(state: &AppState, headers: &HeaderMap, email: [u8; 16]) -> Result<(), Response> {
+    let host = headers
+        .get(header::HOST)
+        .map(axum::http::HeaderValue::as_bytes);
+    match arrival(|h| state.domains.is_own(h), host) {
+        Arrival::Own => Ok(()),
+        Arrival::Other(None) => Err(not_found()),
+        Arrival::Other(Some(name)) => match state.domains.serving(&state.db, name.as_str()).await {
+            Ok(Some(project)) => email_of(state, email, &project).await,
+            Ok(None) => Err(not_found()),
+            Err(e) => Err(unavailable(&e, "a tracking domain")),
+        },
+    }
+}
+
+/// The email is one of `project`'s, or the 404 (503) to answer.
+async fn email_of(state: &AppState, email: [u8; 16], project: &str) -> Result<(), Response> {
+    match state.domains.email_in(&state.db, email, project).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(not_found()),
+        Err(e) => Err(unavailable(&e, "a tracked email's project")),
+    }
+}
+
 /// The middleware (see the module's documentation).
 pub async fn by_host(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let host = request
@@ -102,14 +148,7 @@ pub async fn by_host(State(state): State<AppState>, request: Request, next: Next
     };
     let project = match state.domains.serving(&state.db, name.as_str()).await {
         Ok(project) => project,
-        Err(e) => {
-            tracing::error!(error = %e, "looking up a tracking domain failed");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
-            )
-                .into_response();
-        }
+        Err(e) => return unavailable(&e, "a tracking domain"),
     };
     match (project, token) {
         (None, None) => next.run(request).await,
@@ -123,17 +162,9 @@ pub async fn by_host(State(state): State<AppState>, request: Request, next: Next
             let Ok(email) = email else {
                 return not_found();
             };
-            match state.domains.email_in(&state.db, email, &project).await {
-                Ok(true) => next.run(request).await,
-                Ok(false) => not_found(),
-                Err(e) => {
-                    tracing::error!(error = %e, "looking up a tracked email's project failed");
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        [(header::RETRY_AFTER, "5")],
-                    )
-                        .into_response()
-                }
+            match email_of(&state, email, &project).await {
+                Ok(()) => next.run(request).await,
+                Err(response) => response,
             }
         }
     }
@@ -144,7 +175,7 @@ mod tests {
     use super::*;
 
     fn arrives(host: &[u8]) -> Arrival {
-        arrival(|h| h == "beacon.example.com", Some(host))
+        arrival(|h| h.eq_ignore_ascii_case("beacon.example.com"), Some(host))
     }
 
     #[test]

@@ -1,6 +1,5 @@
-//! Custom tracking domains, served: which host a request came to (`host.rs`, in front of every
-//! route), DNS verification (`dns.rs`, `check.rs`) and the scheduled re-checks
-//! (`schedule.rs`). What a project may add, verify and remove is in `crate::actions::domains`;
+//! Custom tracking domains, served: which host a request came to (`host.rs`), DNS
+//! verification (`dns.rs`, `check.rs`) and the scheduled re-checks (`schedule.rs`). What a project may add, verify and remove is in `crate::actions::domains`;
 //! the rows are in `crate::store::domains`.
 
 pub(crate) mod check;
@@ -61,9 +60,9 @@ impl TrackingDomains {
         })
     }
 
-    /// Whether `host` (lower case, no port) is the instance's own public host.
+    /// Whether `host` (any case, no port) is the instance's own public host.
     pub fn is_own(&self, host: &str) -> bool {
-        host == self.own_host
+        host.eq_ignore_ascii_case(&self.own_host)
     }
 
     /// The project whose links `host` serves (a domain verified at least once), remembered

@@ -17,6 +17,7 @@ use beacon_tracking::redirect;
 use beacon_tracking::token::{Target, strip_extension};
 
 use super::apply::{Hit, Kind, Link};
+use crate::domains::host;
 use crate::startup::AppState;
 use crate::store;
 
@@ -73,6 +74,9 @@ pub async fn open(
     let Ok(email_id) = state.tracking.keyring.open_open(strip_extension(&token)) else {
         return not_found();
     };
+    if let Err(refused) = host::admit(&state, request.headers(), email_id).await {
+        return refused;
+    }
     let hit = hit(&state, Kind::Open, email_id, None, &request.into_parts().0).await;
     state.tracking.ingest.record(hit).await;
     let mut response = (
@@ -103,6 +107,9 @@ pub async fn click(
     let Ok(click) = state.tracking.keyring.open_click(&token) else {
         return not_found();
     };
+    if let Err(refused) = host::admit(&state, request.headers(), click.email_id).await {
+        return refused;
+    }
     let stored = match &click.target {
         Target::Stored { id, .. } => {
             match state.tracking.stored_destination(&state.db, *id).await {
