@@ -125,6 +125,8 @@ pub(crate) struct Sealer<'a> {
     pub stored: Vec<StoredDestination>,
     /// Destinations of opted-out links, each once.
     pub opted_out: Vec<String>,
+    /// The config's base URL, HTML-escaped once for every `href`.
+    escaped_base: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> Sealer<'a> {
@@ -136,6 +138,7 @@ impl<'a> Sealer<'a> {
             numbering: Numbering::default(),
             stored: Vec::new(),
             opted_out: Vec::new(),
+            escaped_base: html::escape(config.base_url()),
         }
     }
 
@@ -155,43 +158,49 @@ impl<'a> Sealer<'a> {
         out: &mut String,
     ) {
         let (index, _) = self.numbering.assign(kind, url, tag);
-        let href = self.click_url(index);
+        let token = self.click_token(index);
+        // The base was escaped once; a token is base64url and never needs it.
         out.push('"');
-        html::escape_into(&href, out);
+        out.push_str(&self.escaped_base);
+        out.push_str("/c/");
+        out.push_str(&token);
         out.push('"');
     }
 
-    /// The click URL of the tracked link `index`: its destination sealed inline when the URL
-    /// stays within the config's `max_href`, otherwise its start stored and referenced by id,
-    /// the rest sealed (see [`StoredDestination`]).
+    /// The click URL of the tracked link `index` (see [`Sealer::click_token`]).
     pub fn click_url(&mut self, index: u32) -> String {
+        crate::token::click_url(self.config.base_url(), &self.click_token(index))
+    }
+
+    /// The click token of the tracked link `index`: its destination sealed inline when the
+    /// URL stays within the config's `max_href`, otherwise its start stored and referenced by
+    /// id, the rest sealed (see [`StoredDestination`]).
+    fn click_token(&mut self, index: u32) -> String {
         let link = &self.numbering.links[index as usize];
-        let base = self.config.base_url();
-        // The base is the only part that can need HTML escaping (tokens are base64url).
-        let base_len = html::escape(base).len() + "/c/".len();
+        // The base is the only part of the URL that can need HTML escaping.
+        let base_len = self.escaped_base.len() + "/c/".len();
         let max = self.config.max_href();
         let tag = link.tag.as_deref();
-        let token = if base_len + inline_click_len(index, &link.url, tag) <= max {
-            self.keyring
-                .seal_click_parts(self.email_id, index, &link.url, tag)
-        } else {
-            let mut room = (max.saturating_sub(base_len) * 3 / 4).saturating_sub(50);
-            while room > 0 && base_len + stored_click_len(index, room) > max {
-                room -= 1;
-            }
-            let (start, rest) = link.url.split_at(cut(&link.url, room));
-            let id = DestinationId::of(start, tag);
-            if self.stored.iter().all(|s| s.id != id) {
-                self.stored.push(StoredDestination {
-                    id,
-                    url: start.to_string(),
-                    tag: link.tag.clone(),
-                });
-            }
-            self.keyring
-                .seal_click_stored(self.email_id, index, id, rest)
-        };
-        crate::token::click_url(base, &token)
+        if base_len + inline_click_len(index, &link.url, tag) <= max {
+            return self
+                .keyring
+                .seal_click_parts(self.email_id, index, &link.url, tag);
+        }
+        let mut room = (max.saturating_sub(base_len) * 3 / 4).saturating_sub(50);
+        while room > 0 && base_len + stored_click_len(index, room) > max {
+            room -= 1;
+        }
+        let (start, rest) = link.url.split_at(cut(&link.url, room));
+        let id = DestinationId::of(start, tag);
+        if self.stored.iter().all(|s| s.id != id) {
+            self.stored.push(StoredDestination {
+                id,
+                url: start.to_string(),
+                tag: link.tag.clone(),
+            });
+        }
+        self.keyring
+            .seal_click_stored(self.email_id, index, id, rest)
     }
 
     /// Writes the open pixel.
