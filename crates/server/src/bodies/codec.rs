@@ -6,6 +6,8 @@
 //! comes back exactly. One frame rather than two: the text part repeats the HTML's words, and
 //! one frame header is paid instead of two.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::io;
 
 use crate::store::emails::Bodies;
@@ -46,22 +48,22 @@ pub fn payload(bodies: &Bodies) -> Vec<u8> {
     out
 }
 
-/// [`Bodies`] from a payload made by [`payload`].
-pub fn from_payload(payload: &[u8]) -> Result<Bodies, CodecError> {
+/// [`Bodies`] from a payload made by [`payload`]; the HTML keeps the payload's buffer (a
+/// newsletter's ~60 KB is not copied again).
+pub fn from_payload(mut payload: Vec<u8>) -> Result<Bodies, CodecError> {
     let (&flags, rest) = payload.split_first().ok_or(CodecError::Payload("empty"))?;
     if rest.len() < 4 || flags & !(HTML | TEXT) != 0 {
         return Err(CodecError::Payload("bad header"));
     }
-    let (len, rest) = rest.split_at(4);
-    let len = u32::from_le_bytes(len.try_into().unwrap_or_default()) as usize;
-    if len > rest.len() {
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    if len > rest.len() - 4 {
         return Err(CodecError::Payload("HTML length past the end"));
     }
-    let (html, text) = rest.split_at(len);
-    let utf8 =
-        |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| CodecError::Payload("not UTF-8"));
+    let text = payload.split_off(5 + len);
+    payload.drain(..5);
+    let utf8 = |b: Vec<u8>| String::from_utf8(b).map_err(|_| CodecError::Payload("not UTF-8"));
     Ok(Bodies {
-        html: (flags & HTML != 0).then(|| utf8(html)).transpose()?,
+        html: (flags & HTML != 0).then(|| utf8(payload)).transpose()?,
         text: (flags & TEXT != 0).then(|| utf8(text)).transpose()?,
         purged_at: None,
     })
@@ -73,19 +75,53 @@ pub fn compress(data: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, Codec
     Ok(Packer::new(dictionary)?.compress(data)?)
 }
 
-/// Decompresses a frame made by [`compress`] or a [`Packer`] with the same dictionary.
+/// Decompresses a frame made by [`compress`] or a [`Packer`] with the same dictionary. For
+/// many frames, keep an [`Unpackers`].
 pub fn decompress(frame: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>, CodecError> {
-    let size = zstd::zstd_safe::get_frame_content_size(frame)
-        .ok()
-        .flatten()
-        .filter(|&n| n <= MAX_PAYLOAD)
-        .ok_or(CodecError::Size)?;
-    let mut d = match dictionary {
-        Some(dictionary) => zstd::bulk::Decompressor::with_dictionary(dictionary)?,
-        None => zstd::bulk::Decompressor::new()?,
-    };
-    let out = d.decompress(frame, size as usize)?;
-    Ok(out)
+    Unpackers::default().decompress(frame, None, dictionary)
+}
+
+/// Decompression contexts kept between frames, one per dictionary id (`None`: frames
+/// compressed alone): a delivery batch of one campaign loads its ~130 KB dictionary and
+/// allocates zstd's window once, not once per email. One owner at a time.
+#[derive(Default)]
+pub struct Unpackers(HashMap<Option<String>, zstd::bulk::Decompressor<'static>>);
+
+impl Unpackers {
+    /// Decompresses `frame`, compressed against `dictionary` (whose id is `id`: one id, one
+    /// content) or alone.
+    ///
+    /// # Errors
+    /// The frame does not say its size or claims more than 256 MB, or zstd refuses it.
+    pub fn decompress(
+        &mut self,
+        frame: &[u8],
+        id: Option<&str>,
+        dictionary: Option<&[u8]>,
+    ) -> Result<Vec<u8>, CodecError> {
+        let size = zstd::zstd_safe::get_frame_content_size(frame)
+            .ok()
+            .flatten()
+            .filter(|&n| n <= MAX_PAYLOAD)
+            .ok_or(CodecError::Size)?;
+        let key = match (id, dictionary) {
+            (_, None) => None,
+            (Some(id), Some(_)) => Some(id.to_string()),
+            // A dictionary without an id cannot be told from another: a context of its own.
+            (None, Some(dictionary)) => {
+                let mut once = zstd::bulk::Decompressor::with_dictionary(dictionary)?;
+                return Ok(once.decompress(frame, size as usize)?);
+            }
+        };
+        let d = match self.0.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(match dictionary {
+                Some(dictionary) => zstd::bulk::Decompressor::with_dictionary(dictionary)?,
+                None => zstd::bulk::Decompressor::new()?,
+            }),
+        };
+        Ok(d.decompress(frame, size as usize)?)
+    }
 }
 
 /// A compressor that keeps its dictionary loaded (zstd builds its match tables for it once) and
@@ -145,7 +181,7 @@ mod tests {
             (Some("<p>ü</p>"), Some("ü")),
         ] {
             let b = bodies(html, text);
-            let back = from_payload(&payload(&b)).unwrap();
+            let back = from_payload(payload(&b)).unwrap();
             assert_eq!((back.html.as_deref(), back.text.as_deref()), (html, text));
         }
     }
@@ -197,10 +233,39 @@ mod tests {
     fn damaged_frames_are_errors() {
         assert!(decompress(b"", None).is_err());
         assert!(decompress(b"not zstd at all", None).is_err());
-        assert!(from_payload(&[]).is_err());
-        assert!(from_payload(&[1, 9, 0, 0, 0, b'a']).is_err());
-        assert!(from_payload(&[8, 0, 0, 0, 0]).is_err());
-        assert!(from_payload(&[1, 1, 0, 0, 0, 0xff]).is_err());
+        assert!(from_payload(vec![]).is_err());
+        assert!(from_payload(vec![1, 9, 0, 0, 0, b'a']).is_err());
+        assert!(from_payload(vec![8, 0, 0, 0, 0]).is_err());
+        assert!(from_payload(vec![1, 1, 0, 0, 0, 0xff]).is_err());
+    }
+
+    #[test]
+    fn kept_contexts_read_frames_of_several_dictionaries_in_any_order() {
+        let (a, b) = (
+            b"newsletter A: hello ".repeat(50),
+            b"newsletter B: bonjour ".repeat(50),
+        );
+        type Frame<'a> = (Option<&'a str>, Option<&'a [u8]>, Vec<u8>);
+        let frames: Vec<Frame> = (0..6)
+            .map(|i| {
+                let data = format!("{i} hello bonjour {i}").repeat(20 + i).into_bytes();
+                let (id, dictionary) = match i % 3 {
+                    0 => (Some("a"), Some(&a[..])),
+                    1 => (Some("b"), Some(&b[..])),
+                    _ => (None, None),
+                };
+                (id, dictionary, data)
+            })
+            .collect();
+        let mut kept = Unpackers::default();
+        for _ in 0..2 {
+            for (id, dictionary, data) in &frames {
+                let frame = compress(data, *dictionary).unwrap();
+                assert_eq!(&kept.decompress(&frame, *id, *dictionary).unwrap(), data);
+            }
+        }
+        // One context per dictionary id and one for frames alone.
+        assert_eq!(kept.0.len(), 3);
     }
 
     proptest! {
@@ -219,7 +284,7 @@ mod tests {
             let data = payload(&b);
             for dictionary in [dict.as_deref(), Some(&sibling[..]), None] {
                 let frame = compress(&data, dictionary).unwrap();
-                let back = from_payload(&decompress(&frame, dictionary).unwrap()).unwrap();
+                let back = from_payload(decompress(&frame, dictionary).unwrap()).unwrap();
                 prop_assert_eq!(&back.html, &b.html);
                 prop_assert_eq!(&back.text, &b.text);
             }

@@ -136,6 +136,8 @@ fn build_all(
     mut inputs: Inputs,
     mut outbox: Option<OutboxPackers>,
 ) -> BuiltBatch {
+    // One decompression context per body dictionary for the whole batch.
+    let mut unpackers = crate::bodies::codec::Unpackers::default();
     let built = claimed
         .into_iter()
         .map(|email| {
@@ -145,7 +147,7 @@ fn build_all(
                 Some(stored) => message::build(
                     &email,
                     stored,
-                    &inputs.dictionaries,
+                    (&inputs.dictionaries, &mut unpackers),
                     &inputs.attachments,
                     outbox.as_mut(),
                 ),

@@ -48,7 +48,7 @@ impl OutboxPackers {
                 let sample = bodies::needed(dictionaries, dictionary_id)?;
                 let packer = match sample {
                     Some(sample) => {
-                        let sample = mime(email, codec::from_payload(sample)?, "[]")?;
+                        let sample = mime(email, codec::from_payload(sample.to_vec())?, "[]")?;
                         BodyPacker::shared(&email.project_id, &sample)?
                     }
                     None => BodyPacker::alone()?,
@@ -84,7 +84,7 @@ pub fn message_id(email: &Email) -> String {
 pub fn build(
     email: &Email,
     stored: Stored,
-    dictionaries: &Dictionaries,
+    (dictionaries, unpackers): (&Dictionaries, &mut codec::Unpackers),
     sets: &HashMap<String, String>,
     outbox: Option<&mut OutboxPackers>,
 ) -> anyhow::Result<Built> {
@@ -92,7 +92,7 @@ pub fn build(
         anyhow::bail!("its bodies were removed by retention");
     }
     let dictionary_id = stored.dictionary_id.clone();
-    let bodies = stored.decode(dictionaries)?;
+    let bodies = stored.decode_with(dictionaries, unpackers)?;
     let attachments = match &email.attachment_set_id {
         Some(id) => sets
             .get(id)

@@ -52,6 +52,15 @@ const CACHED: usize = 32;
 impl Stored {
     /// The exact bodies. Errors when the frame or its dictionary is damaged or missing.
     pub fn decode(self, dictionaries: &Dictionaries) -> anyhow::Result<Bodies> {
+        self.decode_with(dictionaries, &mut codec::Unpackers::default())
+    }
+
+    /// [`Stored::decode`] with decompression contexts kept by the caller (many rows).
+    pub fn decode_with(
+        self,
+        dictionaries: &Dictionaries,
+        unpackers: &mut codec::Unpackers,
+    ) -> anyhow::Result<Bodies> {
         let Some(packed) = self.packed else {
             return Ok(Bodies {
                 html: self.html,
@@ -59,10 +68,12 @@ impl Stored {
                 purged_at: self.purged_at,
             });
         };
-        let dictionary = needed(dictionaries, self.dictionary_id.as_deref())?;
-        let payload = codec::decompress(&packed, dictionary)
+        let id = self.dictionary_id.as_deref();
+        let dictionary = needed(dictionaries, id)?;
+        let payload = unpackers
+            .decompress(&packed, id, dictionary)
             .with_context(|| format!("email {}'s bodies", self.email_id))?;
-        Ok(codec::from_payload(&payload)?)
+        Ok(codec::from_payload(payload)?)
     }
 }
 
@@ -181,8 +192,9 @@ pub async fn stored(
 /// The exact bodies of these emails (an id without bodies is left out).
 pub async fn read(db: &Db, ids: &[&str]) -> anyhow::Result<HashMap<String, Bodies>> {
     let (rows, dictionaries) = stored(db, ids).await?;
+    let mut unpackers = codec::Unpackers::default();
     rows.into_iter()
-        .map(|(id, row)| Ok((id, row.decode(&dictionaries)?)))
+        .map(|(id, row)| Ok((id, row.decode_with(&dictionaries, &mut unpackers)?)))
         .collect()
 }
 
