@@ -24,6 +24,11 @@ const PAUSE: Duration = Duration::from_millis(50);
 const EVERY: Duration = Duration::from_secs(60);
 
 const BODIES: &str = "retention.bodies";
+/// The emails body retention passed while they were still queued (ids, space-separated).
+const WAITING: &str = "retention.bodies.waiting";
+/// The most emails [`WAITING`] holds (emails queued longer than the retention are rare: a
+/// node that was down, a relay that refused for days).
+const WAITING_MAX: usize = 1000;
 const HIT_CLIENTS: &str = "retention.hit_clients";
 
 /// Starts retention when either setting is given; stops when `stop` turns true.
@@ -61,13 +66,24 @@ pub fn spawn(state: &AppState, mut stop: watch::Receiver<bool>) -> Option<JoinHa
     }))
 }
 
+/// An email as retention sees it: id, created_at, status, attachments (as an older Beacon
+/// kept them in the row).
+type Row = (String, i64, String, String);
+
+fn queued((_, _, status, _): &Row) -> bool {
+    status == "PENDING" || status == "SENDING"
+}
+
 /// One batch of body retention: emails created before `cutoff` (epoch ms), in (created_at, id)
 /// order from the saved cursor. Returns how many emails it walked past. An email still queued
-/// or being sent when retention reaches it keeps its bodies (it cannot be delivered without).
+/// or being sent when retention reaches it keeps its bodies (it cannot be delivered without)
+/// and is remembered ([`WAITING`]): each batch looks at those again and purges the ones that
+/// have been delivered or failed since. Past [`WAITING_MAX`] of them the walk stops at the next
+/// queued one until some leave the queue.
 pub async fn purge_bodies(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
     let (after_at, after_id) = split_cursor(maintenance::cursor(db, BODIES).await?);
     // A range on `emails_created (created_at, id)` from the cursor: earlier rows are not read.
-    let rows: Vec<(String, i64, String, String)> = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, created_at, status, attachments FROM emails \
          WHERE created_at < $1 AND created_at >= $2 AND (created_at > $2 OR id > $3) \
          ORDER BY created_at, id LIMIT $4",
@@ -78,17 +94,38 @@ pub async fn purge_bodies(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
     .bind(BATCH as i64)
     .fetch_all(&db.read)
     .await?;
-    let Some((last_id, last_at, _, _)) = rows.last() else {
+    let waited = maintenance::cursor(db, WAITING).await?.unwrap_or_default();
+    let rechecked = emails(db, &waited.split_whitespace().collect::<Vec<_>>()).await?;
+    let mut waiting: Vec<&str> = rechecked
+        .iter()
+        .filter(|r| queued(r))
+        .map(|(id, ..)| id.as_str())
+        .collect();
+    let mut walked = 0;
+    for row in &rows {
+        if queued(row) {
+            if waiting.len() >= WAITING_MAX {
+                break;
+            }
+            waiting.push(&row.0);
+        }
+        walked += 1;
+    }
+    let rows = &rows[..walked];
+    let waiting = waiting.join(" ");
+    if rows.is_empty() && waiting == waited {
         return Ok(0);
-    };
+    }
     let done: Vec<&str> = rows
         .iter()
-        .filter(|(_, _, status, _)| status != "PENDING" && status != "SENDING")
+        .chain(&rechecked)
+        .filter(|r| !queued(r))
         .map(|(id, ..)| id.as_str())
         .collect();
     let in_row: Vec<&str> = rows
         .iter()
-        .filter(|(_, _, status, a)| status != "PENDING" && status != "SENDING" && a != "[]")
+        .chain(&rechecked)
+        .filter(|r| !queued(r) && r.3 != "[]")
         .map(|(id, ..)| id.as_str())
         .collect();
     // The dictionaries these rows name: removed below once nothing names them.
@@ -144,8 +181,29 @@ pub async fn purge_bodies(db: &Db, cutoff: i64) -> anyhow::Result<usize> {
     .await?;
     bodies::remove_unused_dictionaries(&mut tx, &dictionaries, cutoff).await?;
     tx.commit().await?;
-    maintenance::save(db, BODIES, &format!("{last_at}/{last_id}")).await?;
+    if let Some((last_id, last_at, ..)) = rows.last() {
+        maintenance::save(db, BODIES, &format!("{last_at}/{last_id}")).await?;
+    }
+    if waiting != waited {
+        maintenance::save(db, WAITING, &waiting).await?;
+    }
     Ok(rows.len())
+}
+
+/// These emails as retention sees them (an id no longer there is left out).
+async fn emails(db: &Db, ids: &[&str]) -> Result<Vec<Row>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, created_at, status, attachments FROM emails WHERE id IN ({})",
+        placeholders(1..=ids.len())
+    );
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(&db.read).await
 }
 
 /// The dictionaries the bodies and outbox messages of these emails name.

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use beacon::bodies::retention::purge_bodies;
 use beacon::store::{Db, projects};
 use serde_json::{Value, json};
 
@@ -128,6 +129,64 @@ async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
     assert!(email["html"].as_str().unwrap().starts_with("<p>New</p>"));
     db.close().await;
     app.stop().await;
+}
+
+#[tokio::test]
+async fn an_email_still_queued_when_retention_passes_is_purged_once_it_leaves_the_queue() {
+    let url = fresh_database().await;
+    let app = spawn_with(Opts {
+        db_url: Some(url.clone()),
+        ..Opts::default()
+    })
+    .await;
+    let ids = app
+        .send(
+            &json!({ "to": ["a@example.com", "b@example.com"], "subject": "S",
+            "body": "<p>Hi</p>" }),
+        )
+        .await;
+    for id in &ids {
+        app.wait_status(id, "SENT").await;
+    }
+    app.stop().await;
+    let db = Db::connect(&url).await.unwrap();
+    let set_status = |id: String, status: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query("UPDATE emails SET status = $1 WHERE id = $2")
+                .bind(status)
+                .bind(id)
+                .execute(&db.write)
+                .await
+                .unwrap();
+        }
+    };
+    let purged = |id: &str| {
+        format!(
+            "SELECT COUNT(*) FROM email_bodies WHERE email_id = '{id}' AND purged_at IS NOT NULL"
+        )
+    };
+    // As if the first were still waiting for its relay when retention came by.
+    set_status(ids[0].clone(), "PENDING").await;
+    let cutoff = beacon::store::now_ms() + 1_000;
+    assert_eq!(purge_bodies(&db, cutoff).await.unwrap(), 2);
+    assert_eq!(count(&db, &purged(&ids[0])).await, 0);
+    assert_eq!(count(&db, &purged(&ids[1])).await, 1);
+    // Still queued: kept again, though the walk has moved past it.
+    assert_eq!(purge_bodies(&db, cutoff).await.unwrap(), 0);
+    assert_eq!(count(&db, &purged(&ids[0])).await, 0);
+    // Delivered at last: the next batch removes its bodies too, and then has nothing to do.
+    set_status(ids[0].clone(), "SENT").await;
+    purge_bodies(&db, cutoff).await.unwrap();
+    assert_eq!(count(&db, &purged(&ids[0])).await, 1);
+    let waiting: String = sqlx::query_scalar(
+        "SELECT position FROM maintenance_cursors WHERE name = 'retention.bodies.waiting'",
+    )
+    .fetch_one(&db.read)
+    .await
+    .unwrap();
+    assert_eq!(waiting, "");
+    db.close().await;
 }
 
 /// The last migration before bodies were compressed.
