@@ -20,7 +20,7 @@ use crate::domain::MailboxInput;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::campaigns::{self, Campaign};
-use crate::store::{segments, stats};
+use crate::store::{segments, stats, templates};
 
 #[derive(Deserialize)]
 pub struct CampaignPath {
@@ -221,6 +221,10 @@ struct EditPage {
     segments: Vec<(String, String)>,
     tracking: String,
     errors: Errors,
+    /// (id, name) of the project's templates, for a new draft to start from.
+    templates: Vec<(String, String)>,
+    /// The template the draft started from.
+    template: String,
 }
 
 async fn segment_choices(state: &AppState, m: &Member) -> PageResult<Vec<(String, String)>> {
@@ -248,6 +252,8 @@ async fn edit_page(
         segments: segment_choices(state, m).await?,
         tracking,
         errors,
+        templates: Vec::new(),
+        template: String::new(),
     })
 }
 
@@ -300,16 +306,56 @@ pub async fn tracking_note(
     Ok(axum::response::Html(html).into_response())
 }
 
-pub async fn new_page(State(state): State<AppState>, m: Member) -> PageResult {
-    let form = DraftForm {
+#[derive(Deserialize)]
+pub struct NewQuery {
+    /// A saved template to start from.
+    template: Option<String>,
+}
+
+/// The editor for a new draft, empty or started from one of the project's templates (its
+/// name, subject and body; a `TRANSACTIONAL` template makes a transactional campaign, the
+/// others a marketing one, as they count when sent).
+pub async fn new_page(
+    State(state): State<AppState>,
+    m: Member,
+    Query(q): Query<NewQuery>,
+) -> PageResult {
+    let mut form = DraftForm {
         kind: "MARKETING".into(),
         audience: "all".into(),
         from: state.settings.default_from.clone(),
         ..DraftForm::default()
     };
-    Ok(edit_page(&state, &m, None, form, "", Errors::none())
+    let mut errors = Errors::none();
+    match q.template.as_deref().filter(|t| !t.is_empty()) {
+        None => {}
+        Some(id) => match templates::get(&state.db, &m.project.id, id).await? {
+            Some(t) => {
+                form.name = t.name;
+                form.subject = t.subject;
+                form.body = t.body;
+                if t.kind == "TRANSACTIONAL" {
+                    form.kind = t.kind;
+                }
+            }
+            None => errors.add("template", "that template is not one of this project's"),
+        },
+    }
+    let mut page = edit_page(&state, &m, None, form, "", errors).await?;
+    page.templates = templates::list(&state.db, &m.project.id, None, 500)
         .await?
-        .into_response())
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    page.template = q.template.unwrap_or_default();
+    if page.errors.is_empty() {
+        Ok(page.into_response())
+    } else {
+        Ok(with_status(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            page,
+        ))
+    }
 }
 
 pub async fn create(
