@@ -11,6 +11,7 @@ mod activity;
 mod analytics;
 mod assets;
 mod auth;
+mod campaign_draft;
 mod campaign_results;
 mod campaign_send;
 mod campaigns;
@@ -76,8 +77,8 @@ pub fn routes() -> Router<AppState> {
         .route("/segments/{sid}/count", get(segments::count))
         .route("/segments/{sid}/delete", post(segments::delete))
         .route("/campaigns", get(campaigns::list).post(campaigns::create))
-        .route("/campaigns/new", get(campaigns::new_page))
-        .route("/campaigns/tracking", get(campaigns::tracking_note))
+        .route("/campaigns/new", get(campaign_draft::new_page))
+        .route("/campaigns/tracking", get(campaign_draft::tracking_note))
         .route(
             "/campaigns/{cid}",
             get(campaigns::show).post(campaigns::update),
