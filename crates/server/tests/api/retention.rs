@@ -33,23 +33,31 @@ async fn wait_email(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> V
     );
 }
 
-#[tokio::test]
-async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
+/// A server on a fresh database (its URL) that has sent `send` (`POST /v1/send`) to every
+/// recipient: the emails' ids, each SENT.
+async fn sent_on_a_fresh_database(send: Value) -> (String, TestApp, Vec<String>) {
     let url = fresh_database().await;
     let app = spawn_with(Opts {
         db_url: Some(url.clone()),
         ..Opts::default()
     })
     .await;
-    let ids = app
-        .send(&json!({
-            "to": ["r1@example.com", "r2@example.com"], "subject": "Old news",
-            "body": "<p>Old <a href=\"https://example.com/x\">news</a></p>",
-            "attachments": [{ "filename": "a.txt", "content": "aGk=" }],
-        }))
-        .await;
-    let email = app.wait_status(&ids[0], "SENT").await;
-    app.wait_status(&ids[1], "SENT").await;
+    let ids = app.send(&send).await;
+    for id in &ids {
+        app.wait_status(id, "SENT").await;
+    }
+    (url, app, ids)
+}
+
+#[tokio::test]
+async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
+    let (url, app, ids) = sent_on_a_fresh_database(json!({
+        "to": ["r1@example.com", "r2@example.com"], "subject": "Old news",
+        "body": "<p>Old <a href=\"https://example.com/x\">news</a></p>",
+        "attachments": [{ "filename": "a.txt", "content": "aGk=" }],
+    }))
+    .await;
+    let email = app.email(&ids[0]).await;
     let pixel = tracking_urls(&app, email["html"].as_str().unwrap(), "/o/").remove(0);
     let db = Db::connect(&app.db_url).await.unwrap();
     assert!(count(&db, "SELECT COUNT(*) FROM body_dictionaries").await >= 2);
@@ -133,21 +141,10 @@ async fn retention_removes_bodies_attachments_and_hit_clients_and_says_when() {
 
 #[tokio::test]
 async fn an_email_still_queued_when_retention_passes_is_purged_once_it_leaves_the_queue() {
-    let url = fresh_database().await;
-    let app = spawn_with(Opts {
-        db_url: Some(url.clone()),
-        ..Opts::default()
-    })
+    let (url, app, ids) = sent_on_a_fresh_database(
+        json!({ "to": ["a@example.com", "b@example.com"], "subject": "S", "body": "<p>Hi</p>" }),
+    )
     .await;
-    let ids = app
-        .send(
-            &json!({ "to": ["a@example.com", "b@example.com"], "subject": "S",
-            "body": "<p>Hi</p>" }),
-        )
-        .await;
-    for id in &ids {
-        app.wait_status(id, "SENT").await;
-    }
     app.stop().await;
     let db = Db::connect(&url).await.unwrap();
     let set_status = |id: String, status: &'static str| {
