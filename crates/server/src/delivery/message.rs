@@ -92,7 +92,7 @@ pub fn build(
         anyhow::bail!("its bodies were removed by retention");
     }
     let dictionary_id = stored.dictionary_id.clone();
-    let bodies = stored.decode_with(dictionaries, unpackers)?;
+    let bodies = stored.decode(dictionaries, unpackers)?;
     let attachments = match &email.attachment_set_id {
         Some(id) => sets
             .get(id)

@@ -50,13 +50,9 @@ pub struct DictionaryCache(Arc<Mutex<Dictionaries>>);
 const CACHED: usize = 32;
 
 impl Stored {
-    /// The exact bodies. Errors when the frame or its dictionary is damaged or missing.
-    pub fn decode(self, dictionaries: &Dictionaries) -> anyhow::Result<Bodies> {
-        self.decode_with(dictionaries, &mut codec::Unpackers::default())
-    }
-
-    /// [`Stored::decode`] with decompression contexts kept by the caller (many rows).
-    pub fn decode_with(
+    /// The exact bodies, decompressed with contexts the caller keeps for its rows (see
+    /// [`codec::Unpackers`]). Errors when the frame or its dictionary is damaged or missing.
+    pub fn decode(
         self,
         dictionaries: &Dictionaries,
         unpackers: &mut codec::Unpackers,
@@ -194,7 +190,7 @@ pub async fn read(db: &Db, ids: &[&str]) -> anyhow::Result<HashMap<String, Bodie
     let (rows, dictionaries) = stored(db, ids).await?;
     let mut unpackers = codec::Unpackers::default();
     rows.into_iter()
-        .map(|(id, row)| Ok((id, row.decode_with(&dictionaries, &mut unpackers)?)))
+        .map(|(id, row)| Ok((id, row.decode(&dictionaries, &mut unpackers)?)))
         .collect()
 }
 

@@ -68,13 +68,16 @@ pub async fn insert(
 async fn decode(db: &Db, rows: Vec<Row>) -> anyhow::Result<Vec<OutboxMessage>> {
     let dictionaries =
         bodies::dictionaries(db, rows.iter().filter_map(|r| r.dictionary_id.as_deref())).await?;
+    let mut unpackers = codec::Unpackers::default();
     rows.into_iter()
         .map(|r| {
             let raw = match &r.packed {
                 None => r.raw,
                 Some(frame) => {
-                    let dictionary = bodies::needed(&dictionaries, r.dictionary_id.as_deref())?;
-                    codec::decompress(frame, dictionary)
+                    let id = r.dictionary_id.as_deref();
+                    let dictionary = bodies::needed(&dictionaries, id)?;
+                    unpackers
+                        .decompress(frame, id, dictionary)
                         .with_context(|| format!("outbox message {}", r.email_id))?
                 }
             };
